@@ -1,0 +1,86 @@
+"""Airflow operators that run the customers pipeline's steps from customers_pipeline.logic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.models.baseoperator import BaseOperator
+
+from customers_pipeline import logic, paths
+
+
+class LoadCSVToDuckDBOperator(BaseOperator):
+    """Replace a DuckDB table with the rows of a header-less CSV."""
+
+    template_fields: Sequence[str] = ("csv_path", "duckdb_path", "schema", "table")
+    ui_color = "#fff3c4"
+
+    def __init__(
+        self,
+        *,
+        csv_path: str | Path,
+        duckdb_path: str | Path,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        **kwargs: Any,
+    ) -> None:
+        """Store where to read the CSV from and which table to (re)create."""
+        super().__init__(**kwargs)
+        self.csv_path = str(csv_path)
+        self.duckdb_path = str(duckdb_path)
+        self.schema = schema
+        self.table = table
+        self.columns = list(columns)
+
+    def execute(self, context: Any) -> int:
+        """Load the CSV and return the row count (pushed to XCom)."""
+        rows = logic.load_csv_to_duckdb(
+            self.csv_path, self.duckdb_path, self.schema, self.table, self.columns
+        )
+        self.log.info("Loaded %d rows from %s into %s.%s", rows, self.csv_path, self.schema, self.table)
+        return rows
+
+
+class DbtBuildOperator(BaseOperator):
+    """Run ``dbt build`` in-process for a dbt project, writing artefacts to the tutorial workspace."""
+
+    template_fields: Sequence[str] = ("project_dir", "select")
+    ui_color = "#ffd9c9"
+
+    def __init__(self, *, project_dir: str | Path, select: str | None = None, **kwargs: Any) -> None:
+        """Store the dbt project folder and an optional node selection."""
+        super().__init__(**kwargs)
+        self.project_dir = str(project_dir)
+        self.select = select
+
+    def execute(self, context: Any) -> list[str]:
+        """Build the project and return the unique ids of the nodes dbt ran."""
+        target_path = paths.dbt_target_path()
+        log_path = paths.dbt_log_path()
+        self.log.info("dbt build of %s (target %s, logs %s)", self.project_dir, target_path, log_path)
+        built = logic.run_dbt_build(self.project_dir, target_path, log_path, select=self.select)
+        self.log.info("dbt built %d nodes: %s", len(built), ", ".join(built))
+        return built
+
+
+class ExportDuckDBToCSVOperator(BaseOperator):
+    """Write a DuckDB table to a CSV file with a header row."""
+
+    template_fields: Sequence[str] = ("duckdb_path", "table", "csv_path")
+    ui_color = "#d8f0d2"
+
+    def __init__(self, *, duckdb_path: str | Path, table: str, csv_path: str | Path, **kwargs: Any) -> None:
+        """Store which table to export and where to write it."""
+        super().__init__(**kwargs)
+        self.duckdb_path = str(duckdb_path)
+        self.table = table
+        self.csv_path = str(csv_path)
+
+    def execute(self, context: Any) -> int:
+        """Export the table and return the row count (pushed to XCom)."""
+        rows = logic.export_table_to_csv(self.duckdb_path, self.table, self.csv_path)
+        self.log.info("Exported %d rows from %s to %s", rows, self.table, self.csv_path)
+        return rows

@@ -1,0 +1,17 @@
+"""Stage 1, peer with a check: the DAG asset gets an asset check on the CSV the DAG exports."""
+
+from dagster import Definitions
+from dagster_airlift.core import build_defs_from_airflow_instance
+
+from dagster_defs.shared import (
+    DAG_ASSET_KEY,
+    SENSOR_INTERVAL_SECONDS,
+    airflow_instance,
+    validate_exported_csv_check,
+)
+
+defs = build_defs_from_airflow_instance(
+    airflow_instance=airflow_instance(),
+    defs=Definitions(asset_checks=[validate_exported_csv_check(DAG_ASSET_KEY)]),
+    sensor_minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)

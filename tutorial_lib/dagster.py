@@ -1,0 +1,384 @@
+"""Speak to the Dagster webserver's GraphQL API: code locations, assets, materializations, checks, runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .progress import wait_until
+
+LOCATION_NAME = "airlift_tutorial"
+
+METADATA_FRAGMENT = """
+fragment Meta on MetadataEntry {
+  label
+  __typename
+  ... on TextMetadataEntry { text }
+  ... on IntMetadataEntry { intValue }
+  ... on FloatMetadataEntry { floatValue }
+  ... on BoolMetadataEntry { boolValue }
+  ... on TimestampMetadataEntry { timestamp }
+  ... on JsonMetadataEntry { jsonString }
+  ... on PathMetadataEntry { path }
+  ... on UrlMetadataEntry { url }
+  ... on MarkdownMetadataEntry { mdStr }
+}
+"""
+
+WORKSPACE_QUERY = """
+query {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError { __typename ... on PythonError { message stack } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+RELOAD_MUTATION = """
+mutation Reload($name: String!) {
+  reloadRepositoryLocation(repositoryLocationName: $name) {
+    __typename
+    ... on WorkspaceLocationEntry { name loadStatus }
+    ... on PythonError { message }
+  }
+}
+"""
+
+ASSET_NODES_QUERY = """
+query {
+  assetNodes {
+    assetKey { path }
+    groupName
+    isExecutable
+    dependencyKeys { path }
+    partitionDefinition { description }
+    hasAssetChecks
+    assetChecksOrError { ... on AssetChecks { checks { name } } }
+  }
+}
+"""
+
+MATERIALIZATIONS_QUERY = (
+    METADATA_FRAGMENT
+    + """
+query Mats($key: AssetKeyInput!, $limit: Int!, $after: String) {
+  assetOrError(assetKey: $key) {
+    __typename
+    ... on Asset {
+      assetMaterializations(limit: $limit, afterTimestampMillis: $after) {
+        runId
+        timestamp
+        partition
+        tags { key value }
+        metadataEntries { ...Meta }
+      }
+    }
+  }
+}
+"""
+)
+
+CHECK_QUERY = (
+    METADATA_FRAGMENT
+    + """
+query Checks($key: AssetKeyInput!, $name: String!, $limit: Int!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: $limit) {
+    runId
+    status
+    timestamp
+    evaluation { success severity timestamp metadataEntries { ...Meta } }
+  }
+}
+"""
+)
+
+RUNS_QUERY = """
+query Runs($filter: RunsFilter, $limit: Int) {
+  runsOrError(filter: $filter, limit: $limit) {
+    __typename
+    ... on Runs {
+      results {
+        runId status creationTime startTime endTime
+        tags { key value }
+        assetSelection { path }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+class DagsterError(RuntimeError):
+    """Dagster answered with an error, or did not answer."""
+
+
+AssetKeyPath = tuple[str, ...]
+
+
+def key_path(key: str | Sequence[str]) -> AssetKeyPath:
+    """An asset key given as 'a/b' or ['a', 'b'] as a tuple of parts."""
+    return tuple(key.split("/")) if isinstance(key, str) else tuple(key)
+
+
+def key_string(key: str | Sequence[str]) -> str:
+    """An asset key as the 'a/b' string Dagster's UI shows."""
+    return "/".join(key_path(key))
+
+
+def metadata_value(entry: dict[str, Any]) -> Any:
+    """The plain value of a GraphQL metadata entry."""
+    for field_name in ("text", "intValue", "floatValue", "boolValue", "timestamp", "path", "url", "mdStr"):
+        if field_name in entry:
+            return entry[field_name]
+    if "jsonString" in entry:
+        return json.loads(entry["jsonString"])
+    return None
+
+
+@dataclass
+class Materialization:
+    """One recorded materialization of an asset."""
+
+    asset_key: AssetKeyPath
+    run_id: str
+    timestamp: float
+    partition: str | None
+    tags: dict[str, str]
+    metadata: dict[str, Any]
+
+
+@dataclass
+class CheckResult:
+    """The latest execution of an asset check."""
+
+    asset_key: AssetKeyPath
+    name: str
+    status: str
+    passed: bool | None
+    severity: str | None
+    metadata: dict[str, Any]
+    run_id: str
+    timestamp: float
+
+
+class DagsterClient:
+    """A small client for the GraphQL API of one `dagster dev` webserver."""
+
+    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"DagsterClient({self.url!r})"
+
+    def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run a GraphQL document; return its data or raise DagsterError with the messages."""
+        try:
+            response = self.session.post(
+                f"{self.url}/graphql",
+                json={"query": document, "variables": variables or {}},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise DagsterError(
+                f"Dagster is not answering at {self.url} ({type(exc).__name__}). Start it with "
+                "`airlift-tutorial up` (or `tutorial.up()` in a notebook); `airlift-tutorial logs dagster` "
+                "shows why it stopped."
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise DagsterError(
+                f"Dagster answered {response.status_code} without JSON: {response.text[:300]}"
+            ) from exc
+        if body.get("errors"):
+            raise DagsterError("; ".join(error.get("message", str(error)) for error in body["errors"]))
+        return body["data"]
+
+    def locations(self) -> dict[str, dict[str, Any]]:
+        """Code location name -> {loadStatus, error message or None}."""
+        data = self.query(WORKSPACE_QUERY)["workspaceOrError"]
+        if data["__typename"] != "Workspace":
+            raise DagsterError(f"Dagster could not list its workspace: {data.get('message')}")
+        found = {}
+        for entry in data["locationEntries"]:
+            loaded = entry.get("locationOrLoadError") or {}
+            found[entry["name"]] = {
+                "status": entry["loadStatus"],
+                "error": loaded.get("message") if loaded.get("__typename") == "PythonError" else None,
+            }
+        return found
+
+    def location_ready(self, name: str = LOCATION_NAME) -> bool:
+        """True once the code location has loaded; raise DagsterError if it failed to load."""
+        entry = self.locations().get(name)
+        if entry is None or entry["status"] != "LOADED":
+            return False
+        if entry["error"]:
+            raise DagsterError(
+                f"The Dagster code location {name!r} failed to load:\n{entry['error'].strip()}"
+            )
+        return True
+
+    def reload_location(self, name: str = LOCATION_NAME, *, timeout: float = 120, show: bool = True) -> None:
+        """Reload the code location (re-imports the definitions) and wait until it has loaded."""
+        result = self.query(RELOAD_MUTATION, {"name": name})["reloadRepositoryLocation"]
+        if result["__typename"] == "PythonError":
+            raise DagsterError(f"Reloading {name!r} failed: {result['message']}")
+        wait_until(
+            lambda: self.location_ready(name),
+            what=f"Dagster to load code location {name}",
+            timeout=timeout,
+            show=show,
+        )
+
+    def asset_nodes(self) -> list[dict[str, Any]]:
+        """The loaded definitions' asset nodes (key, group, deps, partitions, checks)."""
+        return self.query(ASSET_NODES_QUERY)["assetNodes"]
+
+    def asset_keys(self) -> list[str]:
+        """The loaded definitions' asset keys as 'a/b' strings, sorted."""
+        return sorted(key_string(node["assetKey"]["path"]) for node in self.asset_nodes())
+
+    def materializations(
+        self, key: str | Sequence[str], *, after: float | None = None, limit: int = 100
+    ) -> list[Materialization]:
+        """Materializations of one asset (newest first), optionally only those after a unix time."""
+        variables: dict[str, Any] = {"key": {"path": list(key_path(key))}, "limit": limit}
+        if after is not None:
+            variables["after"] = str(int(after * 1000))
+        data = self.query(MATERIALIZATIONS_QUERY, variables)["assetOrError"]
+        if data["__typename"] != "Asset":
+            return []
+        return [
+            Materialization(
+                asset_key=key_path(key),
+                run_id=event["runId"],
+                timestamp=int(event["timestamp"]) / 1000,
+                partition=event["partition"],
+                tags={tag["key"]: tag["value"] for tag in event["tags"]},
+                metadata={entry["label"]: metadata_value(entry) for entry in event["metadataEntries"]},
+            )
+            for event in data["assetMaterializations"]
+        ]
+
+    def wait_for_materializations(
+        self,
+        keys: Iterable[str | Sequence[str]],
+        *,
+        after: float,
+        timeout: float = 120,
+        show: bool = True,
+        partitions: Iterable[str] | None = None,
+    ) -> dict[str, Materialization]:
+        """Wait until every key has a materialization after `after` (for every partition, if given).
+
+        Returns the earliest such materialization per key (per 'key@partition' when partitions are given).
+        """
+        wanted = [key_string(key) for key in keys]
+        parts = list(partitions) if partitions is not None else [None]
+        found: dict[str, Materialization] = {}
+
+        def probe() -> dict[str, Materialization] | None:
+            for key in wanted:
+                for part in parts:
+                    label = key if part is None else f"{key}@{part}"
+                    if label in found:
+                        continue
+                    events = [
+                        m
+                        for m in self.materializations(key, after=after)
+                        if part is None or m.partition == part
+                    ]
+                    if events:
+                        found[label] = min(events, key=lambda m: m.timestamp)
+            return found if len(found) == len(wanted) * len(parts) else None
+
+        return wait_until(
+            probe,
+            what="materializations in Dagster",
+            timeout=timeout,
+            show=show,
+            describe=lambda: f"{len(found)}/{len(wanted) * len(parts)} seen",
+            interval=0.5,
+        )
+
+    def check_results(self, key: str | Sequence[str], name: str, *, limit: int = 10) -> list[CheckResult]:
+        """Executions of one asset check, newest first."""
+        variables = {"key": {"path": list(key_path(key))}, "name": name, "limit": limit}
+        results = []
+        for execution in self.query(CHECK_QUERY, variables)["assetCheckExecutions"]:
+            evaluation = execution.get("evaluation") or {}
+            results.append(
+                CheckResult(
+                    asset_key=key_path(key),
+                    name=name,
+                    status=execution["status"],
+                    passed=evaluation.get("success"),
+                    severity=evaluation.get("severity"),
+                    metadata={e["label"]: metadata_value(e) for e in evaluation.get("metadataEntries", [])},
+                    run_id=execution["runId"],
+                    timestamp=execution["timestamp"],
+                )
+            )
+        return results
+
+    def wait_for_check(
+        self, key: str | Sequence[str], name: str, *, after: float, timeout: float = 120, show: bool = True
+    ) -> CheckResult:
+        """Wait for an execution of the check that started after `after` and has finished."""
+
+        def probe() -> CheckResult | None:
+            for result in self.check_results(key, name):
+                if result.timestamp >= after and result.status not in ("IN_PROGRESS", "PLANNED"):
+                    return result
+            return None
+
+        return wait_until(probe, what=f"asset check {name}", timeout=timeout, show=show)
+
+    def runs(self, *, tags: dict[str, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Runs (newest first), optionally only those carrying all the given tags."""
+        run_filter: dict[str, Any] = {}
+        if tags:
+            run_filter["tags"] = [{"key": key, "value": value} for key, value in tags.items()]
+        data = self.query(RUNS_QUERY, {"filter": run_filter, "limit": limit})["runsOrError"]
+        if data["__typename"] != "Runs":
+            raise DagsterError(f"Could not list runs: {data.get('message')}")
+        for run in data["results"]:
+            run["tags"] = {tag["key"]: tag["value"] for tag in run["tags"]}
+            run["assetSelection"] = [key_string(key["path"]) for key in run.get("assetSelection") or []]
+        return data["results"]
+
+    def assets_with_history(self) -> list[str]:
+        """Every asset key the instance has recorded events for, including ones no longer defined."""
+        data = self.query(
+            "query { assetsOrError { __typename ... on AssetConnection { nodes { key { path } } } } }"
+        )
+        nodes = data["assetsOrError"].get("nodes", [])
+        return sorted(key_string(node["key"]["path"]) for node in nodes)
+
+    def wipe_assets(self, keys: Iterable[str | Sequence[str]]) -> None:
+        """Delete the recorded history (materializations, observations) of the given assets."""
+        selectors = [{"assetKey": {"path": list(key_path(key))}} for key in keys]
+        if not selectors:
+            return
+        mutation = (
+            "mutation Wipe($ranges: [PartitionsByAssetSelector!]!) { "
+            "wipeAssets(assetPartitionRanges: $ranges) { __typename ... on PythonError { message } } }"
+        )
+        result = self.query(mutation, {"ranges": selectors})["wipeAssets"]
+        if result["__typename"] != "AssetWipeSuccess":
+            raise DagsterError(f"Could not wipe asset history: {result.get('message', result['__typename'])}")

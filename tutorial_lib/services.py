@@ -1,0 +1,457 @@
+"""Start, reuse, check and stop one workspace's Airflow and Dagster services."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from . import processes
+from .airflow import AirflowClient, AirflowError
+from .dagster import LOCATION_NAME, DagsterClient, DagsterError
+from .progress import WaitTimeout, wait_until
+from .workspace import REPO_ROOT, Workspace
+
+AIRFLOW_USER = "tutorial"
+SERVICES = ("airflow", "dagster")
+BIN = Path(sys.executable).parent
+
+
+class ServiceError(RuntimeError):
+    """A service is not running, died, or failed to start; the message says what to do."""
+
+
+@dataclass
+class Services:
+    """Handles on a running workspace: its folder, and clients for both services."""
+
+    workspace: Workspace
+    airflow: AirflowClient
+    dagster: DagsterClient
+
+    @property
+    def airflow_url(self) -> str:
+        """The Airflow UI."""
+        return self.airflow.url
+
+    @property
+    def dagster_url(self) -> str:
+        """The Dagster UI."""
+        return self.dagster.url
+
+
+def _base_env(ws: Workspace) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW_", "AIRFLOW__", "DAGSTER_"))
+    }
+    env.update(
+        AIRLIFT_TUTORIAL_HOME=str(ws.home),
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+        NO_COLOR="1",
+    )
+    return env
+
+
+def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]:
+    """The environment Airflow runs in: everything inside the workspace, tuned for quick feedback."""
+    env = _base_env(ws)
+    env.update(
+        AIRFLOW_HOME=str(ws.airflow_home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ws.dags_dir),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__EXECUTOR="SequentialExecutor",
+        AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{ws.airflow_home / 'airflow.db'}",
+        AIRFLOW__API__AUTH_BACKENDS="airflow.api.auth.backend.basic_auth",
+        AIRFLOW__WEBSERVER__WEB_SERVER_HOST="127.0.0.1",
+        AIRFLOW__WEBSERVER__WEB_SERVER_PORT=str(port),
+        AIRFLOW__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
+        AIRFLOW__WEBSERVER__WORKERS="2",
+        AIRFLOW__WEBSERVER__SECRET_KEY=ws.secret("airflow_webserver_secret_key"),
+        AIRFLOW__WEBSERVER__EXPOSE_CONFIG="False",
+        # The workbench triggers every run itself, so the scheduler creates no @daily runs on its own.
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+        AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL="5",
+        AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL="5",
+        AIRFLOW__SCHEDULER__PARSING_PROCESSES="1",
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+        AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="1",
+        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.2",
+        AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="1",
+        AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
+        DAGSTER_URL=dagster_url,
+    )
+    return env
+
+
+def dagster_env(ws: Workspace) -> dict[str, str]:
+    """The environment `dagster dev` runs in."""
+    env = _base_env(ws)
+    env.update(DAGSTER_HOME=str(ws.dagster_home))
+    return env
+
+
+def _write_dagster_config(ws: Workspace) -> Path:
+    (ws.dagster_home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\n"
+        "run_queue:\n  dequeue_interval_seconds: 1\n"
+        "sensors:\n  use_threads: true\n  num_workers: 2\n"
+    )
+    workspace_yaml = ws.dagster_home / "workspace.yaml"
+    workspace_yaml.write_text(
+        "load_from:\n"
+        "  - python_module:\n"
+        "      module_name: dagster_defs.current\n"
+        f"      location_name: {LOCATION_NAME}\n"
+        f"      working_directory: {REPO_ROOT}\n"
+    )
+    return workspace_yaml
+
+
+def _record(ws: Workspace, name: str) -> dict[str, Any] | None:
+    return ws.read_state().get("services", {}).get(name)
+
+
+def _save_record(ws: Workspace, name: str, record: dict[str, Any] | None) -> None:
+    services = ws.read_state().get("services", {})
+    if record is None:
+        services.pop(name, None)
+    else:
+        services[name] = record
+    ws.update_state(services=services)
+
+
+def _alive(record: dict[str, Any] | None) -> bool:
+    return bool(record) and processes.is_alive(record["pid"], record["create_time"])
+
+
+def _owner(ws: Workspace, service: str) -> str:
+    return f"{ws.home}::{service}"
+
+
+def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> AirflowClient:
+    """A client for the workspace's Airflow, with the workspace's own credentials."""
+    record = record or _record(ws, "airflow")
+    if not record:
+        raise ServiceError(
+            "Airflow is not running in this workspace. Start it with `airlift-tutorial up` "
+            "(or `tutorial.up()` in a notebook)."
+        )
+    return AirflowClient(record["url"], AIRFLOW_USER, ws.secret("airflow_password"))
+
+
+def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
+    """Create Airflow's database and the workspace's admin user, once per workspace."""
+    if ws.read_state().get("airflow_initialized"):
+        return
+    log = ws.log_file("airflow-setup")
+    airflow = str(BIN / "airflow")
+    processes.run_checked(
+        [airflow, "db", "migrate"], env=env, cwd=ws.home, what="airflow db migrate", log_file=log
+    )
+    password = ws.secret("airflow_password")
+    processes.run_checked(
+        [
+            airflow,
+            "users",
+            "create",
+            "--username",
+            AIRFLOW_USER,
+            "--password",
+            password,
+            "--role",
+            "Admin",
+            "--email",
+            "tutorial@example.invalid",
+            "--firstname",
+            "Airlift",
+            "--lastname",
+            "Learner",
+        ],
+        env=env,
+        cwd=ws.home,
+        what="creating the Airflow user",
+        log_file=log,
+        secret=password,
+    )
+    ws.update_state(airflow_initialized=True)
+
+
+def _start_airflow(ws: Workspace, port: int, dagster_url: str) -> dict[str, Any]:
+    env = airflow_env(ws, port=port, dagster_url=dagster_url)
+    _prepare_airflow(ws, env)
+    airflow = BIN / "airflow"
+    # One session holds scheduler and webserver; if either exits, the other is stopped too.
+    script = f'"{airflow}" scheduler --skip-serve-logs & "{airflow}" webserver & wait -n; kill 0'
+    proc = processes.spawn(
+        ["bash", "-c", script],
+        env=env,
+        log_file=ws.log_file("airflow"),
+        cwd=ws.home,
+        owner=_owner(ws, "airflow"),
+    )
+    return {
+        "pid": proc.pid,
+        "pgid": os.getpgid(proc.pid),
+        "create_time": proc.create_time(),
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "dagster_url": dagster_url,
+        "started_at": time.time(),
+    }
+
+
+def _start_dagster(ws: Workspace, port: int) -> dict[str, Any]:
+    workspace_yaml = _write_dagster_config(ws)
+    argv = [str(BIN / "dagster"), "dev", "-w", str(workspace_yaml), "-h", "127.0.0.1", "-p", str(port)]
+    proc = processes.spawn(
+        argv,
+        env=dagster_env(ws),
+        log_file=ws.log_file("dagster"),
+        cwd=ws.dagster_home,
+        owner=_owner(ws, "dagster"),
+    )
+    return {
+        "pid": proc.pid,
+        "pgid": os.getpgid(proc.pid),
+        "create_time": proc.create_time(),
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "started_at": time.time(),
+    }
+
+
+def _died(ws: Workspace, name: str, record: dict[str, Any]) -> ServiceError:
+    return ServiceError(
+        f"{name.capitalize()} stopped while starting. Last lines of {ws.log_file(name)}:\n"
+        f"{processes.tail(ws.log_file(name))}\n"
+        f"Fix the cause shown above, then run `airlift-tutorial up` again."
+    )
+
+
+def _airflow_ready(ws: Workspace, record: dict[str, Any]) -> bool:
+    if not _alive(record):
+        raise _died(ws, "airflow", record)
+    try:
+        health = requests.get(f"{record['url']}/api/v1/health", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return False
+    if health.get("scheduler", {}).get("status") != "healthy":
+        return False
+    airflow_client(ws, record).list_dags()
+    return True
+
+
+def _dagster_ready(ws: Workspace, record: dict[str, Any]) -> bool:
+    if not _alive(record):
+        raise _died(ws, "dagster", record)
+    try:
+        if requests.get(f"{record['url']}/server_info", timeout=5).status_code != 200:
+            return False
+        return DagsterClient(record["url"]).location_ready()
+    except (requests.RequestException, DagsterError) as exc:
+        if isinstance(exc, DagsterError) and "failed to load" in str(exc):
+            raise
+        return False
+
+
+def _start_and_wait(ws: Workspace, name: str, start: Any, ready: Any, timeout: float, show: bool) -> dict:
+    record = start()
+    _save_record(ws, name, record)
+    try:
+        wait_until(
+            lambda: ready(ws, record),
+            what=f"{name.capitalize()} to start",
+            timeout=timeout,
+            show=show,
+            interval=0.5,
+        )
+    except WaitTimeout as exc:
+        stop_service(ws, name)
+        raise ServiceError(
+            f"{exc}\nLast lines of {ws.log_file(name)}:\n{processes.tail(ws.log_file(name))}\n"
+            "The machine may be busy: run `airlift-tutorial up` again."
+        ) from exc
+    except Exception:
+        stop_service(ws, name)
+        raise
+    record["ready_at"] = time.time()
+    record["ready_after"] = round(record["ready_at"] - record["started_at"], 1)
+    _save_record(ws, name, record)
+    return record
+
+
+def up(
+    home: str | Path | None = None,
+    *,
+    airflow_port: int | None = None,
+    dagster_port: int | None = None,
+    show: bool = True,
+    timeout: float = 180,
+) -> Services:
+    """Start Airflow and Dagster for a workspace, or reuse them if they already run healthy there."""
+    ws = Workspace(home) if home else Workspace()
+    ws.ensure()
+    airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
+    for name, rec, wanted in (("airflow", airflow_rec, airflow_port), ("dagster", dagster_rec, dagster_port)):
+        if rec and not _alive(rec):
+            stop_service(ws, name)  # stale entry: whatever is left of it goes, then it starts anew
+        elif rec and wanted is not None and rec["port"] != wanted:
+            stop_service(ws, name)
+    airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
+
+    if dagster_rec:
+        dagster_port = dagster_rec["port"]
+    else:
+        dagster_port = processes.choose_port(dagster_port, "Dagster")
+    dagster_url = f"http://127.0.0.1:{dagster_port}"
+    if airflow_rec and airflow_rec.get("dagster_url") != dagster_url:
+        stop_service(ws, "airflow")
+        airflow_rec = None
+    if not airflow_rec:
+        port = processes.choose_port(airflow_port, "Airflow", avoid=[dagster_port])
+        airflow_rec = _start_and_wait(
+            ws, "airflow", lambda: _start_airflow(ws, port, dagster_url), _airflow_ready, timeout, show
+        )
+    else:
+        _airflow_ready(ws, airflow_rec)
+    client = airflow_client(ws, airflow_rec)
+    wait_for_dag_files(ws, client, show=show)
+    if not dagster_rec:
+        dagster_rec = _start_and_wait(
+            ws, "dagster", lambda: _start_dagster(ws, dagster_port), _dagster_ready, timeout, show
+        )
+    elif not _dagster_ready(ws, dagster_rec):
+        raise ServiceError(
+            f"Dagster runs at {dagster_rec['url']} but does not answer. Run "
+            "`airlift-tutorial down` and then `airlift-tutorial up`."
+        )
+    return Services(workspace=ws, airflow=client, dagster=DagsterClient(dagster_rec["url"]))
+
+
+def wait_for_dag_files(
+    ws: Workspace, client: AirflowClient, *, show: bool = True, timeout: float = 90
+) -> None:
+    """Wait until Airflow lists a DAG for every DAG file in the workspace; raise on import errors."""
+    expected = {path.stem for path in ws.dags_dir.glob("*.py") if not path.name.startswith("_")}
+
+    def probe() -> bool:
+        errors = client.import_errors()
+        if errors:
+            first = errors[0]
+            raise AirflowError(
+                f"Airflow could not import {first['filename']}:\n{first['stack_trace'][-1500:]}\n"
+                "Fix the DAG file (or `airlift-tutorial reset` to restore it)."
+            )
+        return expected <= set(client.dag_ids())
+
+    wait_until(probe, what="Airflow to parse the DAG files", timeout=timeout, show=show)
+
+
+def connect(home: str | Path | None = None) -> Services:
+    """Handles on a workspace whose services already run; a clear error if one is down."""
+    ws = Workspace(home) if home else Workspace()
+    for name in SERVICES:
+        rec = _record(ws, name)
+        if not _alive(rec):
+            what = "is not running" if not rec else "has stopped (its process is gone)"
+            raise ServiceError(
+                f"{name.capitalize()} {what} in the workspace {ws.home}. Run `airlift-tutorial up` "
+                f"(or `tutorial.up()` in a notebook) to start it; `airlift-tutorial logs {name}` "
+                "shows its log."
+            )
+    return Services(
+        workspace=ws, airflow=airflow_client(ws), dagster=DagsterClient(_record(ws, "dagster")["url"])
+    )
+
+
+def stop_service(ws: Workspace, name: str, *, grace: float = 10.0) -> int:
+    """Stop one service's whole process tree; return how many processes were signalled."""
+    rec = _record(ws, name)
+    count = 0
+    if rec:
+        count = processes.stop_tree(rec["pgid"], owner=_owner(ws, name), grace=grace)
+    else:
+        leftovers = processes.owned_processes(_owner(ws, name))
+        for proc in leftovers:
+            count += processes.stop_tree(os.getpgid(proc.pid), owner=_owner(ws, name), grace=grace)
+    _save_record(ws, name, None)
+    return count
+
+
+def down(home: str | Path | None = None) -> dict[str, int]:
+    """Stop every service of a workspace; return how many processes each had."""
+    ws = Workspace(home) if home else Workspace()
+    if not ws.state_file.exists():
+        return {}
+    return {name: stop_service(ws, name) for name in ("dagster", "airflow")}
+
+
+def status(home: str | Path | None = None) -> dict[str, Any]:
+    """Services, health, ports, URLs and stage of a workspace."""
+    ws = Workspace(home) if home else Workspace()
+    state = ws.read_state()
+    report: dict[str, Any] = {"home": str(ws.home), "stage": state.get("stage"), "services": {}}
+    for name in SERVICES:
+        rec = _record(ws, name)
+        entry: dict[str, Any] = {"running": _alive(rec)}
+        if rec:
+            entry.update(
+                pid=rec["pid"],
+                pgid=rec["pgid"],
+                port=rec["port"],
+                url=rec["url"],
+                processes=len(service_processes(ws, name)),
+            )
+            entry["healthy"] = entry["running"] and _healthy(ws, name, rec)
+        report["services"][name] = entry
+    return report
+
+
+def _healthy(ws: Workspace, name: str, rec: dict[str, Any]) -> bool:
+    try:
+        return _airflow_ready(ws, rec) if name == "airflow" else _dagster_ready(ws, rec)
+    except (ServiceError, AirflowError, DagsterError):
+        return False
+
+
+def service_processes(ws: Workspace, name: str) -> list[int]:
+    """Pids of the processes that run for one service of the workspace."""
+    rec = _record(ws, name)
+    found = (
+        processes.tree(rec["pgid"], _owner(ws, name))
+        if rec
+        else {proc.pid: proc for proc in processes.owned_processes(_owner(ws, name))}
+    )
+    return sorted(found)
+
+
+def workspace_processes(home: str | Path | None = None) -> list[int]:
+    """Pids of every process that runs for the workspace's services."""
+    ws = Workspace(home) if home else Workspace()
+    return sorted(pid for name in SERVICES for pid in service_processes(ws, name))
+
+
+def reserialize_dags(ws: Workspace) -> None:
+    """Make Airflow re-read the DAG folder now (`airflow dags reserialize`), instead of at its next scan."""
+    rec = _record(ws, "airflow")
+    if not rec:
+        raise ServiceError("Airflow is not running in this workspace. Start it with `airlift-tutorial up`.")
+    env = airflow_env(ws, port=rec["port"], dagster_url=rec["dagster_url"])
+    processes.run_checked(
+        [str(BIN / "airflow"), "dags", "reserialize"],
+        env=env,
+        cwd=ws.home,
+        what="airflow dags reserialize",
+        log_file=ws.log_file("airflow-setup"),
+    )

@@ -95,6 +95,8 @@ class AirflowClient:
             raise AirflowError(f"Airflow {method} {path} failed with {response.status_code}: {detail}")
         if response.status_code == 204 or not response.content:
             return None
+        if "json" not in response.headers.get("Content-Type", "json"):
+            return response.text
         return response.json()
 
     def health(self) -> dict[str, Any]:
@@ -190,7 +192,7 @@ class AirflowClient:
             return f"running {', '.join(running)}" if running else run.state
 
         run = wait_until(
-            probe, what=f"DAG run {run_id}", timeout=timeout, show=show, describe=describe, interval=0.5
+            probe, what=f"the {dag_id} run", timeout=timeout, show=show, describe=describe, interval=0.5
         )
         if run.state == "failed" and raise_on_failure:
             raise DagRunFailed(self.failure_report(run))

@@ -15,10 +15,32 @@ class WaitTimeout(TimeoutError):
     """A wait ran past its deadline."""
 
 
-def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
-        return True
-    return sys.stderr.isatty()
+class _Line:
+    """A one-line status: updated in place in a notebook (one display), with \\r on a terminal."""
+
+    def __init__(self, show: bool) -> None:
+        self.handle = None
+        self.terminal = False
+        if not show:
+            return
+        if "ipykernel" in sys.modules:
+            from IPython.display import display
+
+            self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+        else:
+            self.terminal = sys.stderr.isatty()
+
+    def update(self, text: str) -> None:
+        if self.handle is not None:
+            self.handle.update({"text/plain": text}, raw=True)
+        elif self.terminal:
+            print(f"\r{text[:78]:<78}", end="", file=sys.stderr, flush=True)
+
+    def close(self, text: str) -> None:
+        if self.handle is not None:
+            self.handle.update({"text/plain": text}, raw=True)
+        elif self.terminal:
+            print(f"\r{text[:78]:<78}", file=sys.stderr, flush=True)
 
 
 def wait_until(
@@ -37,25 +59,22 @@ def wait_until(
     describe() adds a short status to the progress line; on_timeout() adds advice to the timeout error.
     """
     started = time.monotonic()
-    interactive = show and _interactive()
-    last_shown = -1.0
-    if show and not interactive:
+    line = _Line(show)
+    if show and line.handle is None and not line.terminal:
         print(f"... {what}", file=sys.stderr, flush=True)
+    last_shown = -1.0
     while True:
         result = probe()
         elapsed = time.monotonic() - started
         if result:
-            if interactive:
-                print(f"\r{' ' * 78}\r", end="", file=sys.stderr, flush=True)
+            line.close(f"done: {what} ({elapsed:.0f} s)")
             return result
         if elapsed > timeout:
-            if interactive:
-                print(file=sys.stderr, flush=True)
+            line.close(f"gave up: {what} ({elapsed:.0f} s)")
             advice = on_timeout() if on_timeout else ""
             raise WaitTimeout(f"Gave up waiting for {what} after {timeout:.0f} s. {advice}".strip())
-        if interactive and elapsed - last_shown >= 1.0:
+        if elapsed - last_shown >= 1.0:
             extra = f" ({describe()})" if describe else ""
-            line = f"{SPINNER[int(elapsed) % 4]} {what}: {elapsed:.0f} s{extra}"
-            print(f"\r{line[:78]:<78}", end="", file=sys.stderr, flush=True)
+            line.update(f"{SPINNER[int(elapsed) % 4]} waiting for {what}: {elapsed:.0f} s{extra}")
             last_shown = elapsed
         time.sleep(interval)

@@ -100,6 +100,13 @@ class Workbench:
             dag_id, run_id, timeout=timeout, show=self.show, raise_on_failure=raise_on_failure
         )
 
+    def latest_run(self, dag_id: str = DAG_ID) -> DagRun:
+        """The most recent run of the DAG, with its task instances."""
+        runs = self.airflow.dag_runs(dag_id)
+        if not runs:
+            raise WorkspaceError(f"{dag_id} has not run yet in this stage: run the cell that triggers it.")
+        return self.airflow.dag_run(dag_id, runs[-1]["dag_run_id"])
+
     def links(self) -> object:
         """Markdown links to both UIs, for display in a notebook."""
         from IPython.display import Markdown
@@ -129,3 +136,12 @@ def seconds_between(earlier: str | float, later: str | float) -> float:
         return parse_time(value).timestamp() if isinstance(value, str) else float(value)
 
     return as_unix(later) - as_unix(earlier)
+
+
+def show_definitions(name: str) -> object:
+    """The source of a stage's Dagster definitions module, highlighted, for display in a notebook."""
+    from IPython.display import Code
+
+    if name not in DEFINITIONS:
+        raise WorkspaceError(f"Unknown definitions {name!r}; choose one of: {', '.join(DEFINITIONS)}.")
+    return Code(filename=str(REPO_ROOT / "dagster_defs" / f"{name}.py"), language="python")

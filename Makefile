@@ -1,0 +1,48 @@
+# airlift-tutorial: `make tutorial` runs the stages headless, `make test` runs the test suite.
+SHELL := bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+BIN := $(VENV)/bin
+KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
+
+.PHONY: install tutorial test unit lint lab down status clean
+
+install: $(KERNEL)
+
+# uv is bootstrapped into .tools/ when the machine has none.
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(BIN)/python: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python 3.11
+	@touch $@
+
+$(KERNEL): $(BIN)/python
+	$(BIN)/python -m ipykernel install --sys-prefix --name airlift-tutorial --display-name airlift-tutorial >/dev/null
+
+tutorial: install
+	$(BIN)/airlift-tutorial run $(STAGES)
+
+test: install lint
+	PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest -ra -m "not stage" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lab: install
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+
+down:
+	$(BIN)/airlift-tutorial down
+
+status:
+	$(BIN)/airlift-tutorial status
+
+clean: down
+	rm -rf .workbench

@@ -1,0 +1,182 @@
+"""The Airflow and Dagster API clients against small stub servers: requests, errors, waits."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tutorial_lib.airflow import AirflowClient, AirflowError, DagRunFailed
+from tutorial_lib.dagster import DagsterClient, DagsterError, key_path, key_string, metadata_value
+from tutorial_lib.processes import free_port
+from tutorial_lib.progress import WaitTimeout, wait_until
+
+Handler = Callable[[str, str, dict[str, Any] | None], tuple[int, Any]]
+
+
+@pytest.fixture
+def stub() -> Iterator[Callable[[Handler], str]]:
+    """Serve a handler(method, path, json_body) -> (status, body) on 127.0.0.1; yield a starter."""
+    servers = []
+
+    def start(handle: Handler) -> str:
+        class RequestHandler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                status, payload = handle(self.command, self.path, body)
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header(
+                    "Content-Type", "text/plain" if isinstance(payload, str) else "application/json"
+                )
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_airflow_client_says_how_to_start_airflow_when_nothing_answers() -> None:
+    client = AirflowClient(f"http://127.0.0.1:{free_port()}", "u", "p", timeout=2)
+    with pytest.raises(AirflowError, match="not answering.*airlift-tutorial up"):
+        client.list_dags()
+
+
+def test_airflow_client_reports_api_errors_with_their_detail(stub) -> None:
+    url = stub(lambda method, path, body: (404, {"detail": "DAG with dag_id: 'nope' not found"}))
+    with pytest.raises(AirflowError, match="404: DAG with dag_id: 'nope' not found"):
+        AirflowClient(url, "u", "p").trigger("nope")
+
+
+def test_airflow_client_names_refused_credentials(stub) -> None:
+    url = stub(lambda method, path, body: (401, {"title": "Unauthorized"}))
+    with pytest.raises(AirflowError, match="refused the workspace's credentials"):
+        AirflowClient(url, "u", "p").list_dags()
+
+
+def test_a_failed_dag_run_names_the_failed_task_and_its_log(stub) -> None:
+    def handle(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if path.endswith("/dagRuns") and method == "POST":
+            return 200, {"dag_run_id": "r1"}
+        if "/logs/" in path:
+            return 200, "INFO starting\nERROR IO Error: Could not set lock on file\n"
+        if path.endswith("/taskInstances"):
+            return 200, {
+                "task_instances": [
+                    {
+                        "task_id": "load_raw_customers",
+                        "state": "failed",
+                        "try_number": 1,
+                        "start_date": "2026-01-01T00:00:01Z",
+                    },
+                    {"task_id": "build_dbt_models", "state": "upstream_failed", "start_date": None},
+                ]
+            }
+        return 200, {
+            "state": "failed",
+            "logical_date": "2026-01-01T00:00:00Z",
+            "start_date": "2026-01-01T00:00:00Z",
+            "end_date": "2026-01-01T00:00:09Z",
+        }
+
+    client = AirflowClient(stub(handle), "u", "p")
+    run_id = client.trigger("d")
+    with pytest.raises(DagRunFailed) as failure:
+        client.wait_for_run("d", run_id, timeout=5, show=False)
+    message = str(failure.value)
+    assert "task load_raw_customers: failed" in message
+    assert "Could not set lock on file" in message
+    assert "build_dbt_models: upstream_failed" in message
+    run = client.wait_for_run("d", run_id, timeout=5, show=False, raise_on_failure=False)
+    assert (run.state, run.duration) == ("failed", 9.0)
+
+
+def test_dagster_client_raises_graphql_errors(stub) -> None:
+    url = stub(lambda method, path, body: (200, {"errors": [{"message": "Cannot query field 'x'"}]}))
+    with pytest.raises(DagsterError, match="Cannot query field 'x'"):
+        DagsterClient(url).asset_keys()
+
+
+def test_dagster_client_reports_a_code_location_that_failed_to_load(stub) -> None:
+    workspace = {
+        "workspaceOrError": {
+            "__typename": "Workspace",
+            "locationEntries": [
+                {
+                    "name": "airlift_tutorial",
+                    "loadStatus": "LOADED",
+                    "locationOrLoadError": {
+                        "__typename": "PythonError",
+                        "message": "ConnectionError: Airflow",
+                        "stack": [],
+                    },
+                }
+            ],
+        }
+    }
+    url = stub(lambda method, path, body: (200, {"data": workspace}))
+    with pytest.raises(DagsterError, match="failed to load:\nConnectionError: Airflow"):
+        DagsterClient(url).location_ready()
+
+
+def test_dagster_client_waits_for_materializations_of_every_key(stub) -> None:
+    calls = {"n": 0}
+
+    def handle(method: str, path: str, body: Any) -> tuple[int, Any]:
+        calls["n"] += 1
+        key = body["variables"]["key"]["path"]
+        events = (
+            []
+            if calls["n"] < 3
+            else [
+                {
+                    "runId": "r",
+                    "timestamp": "1700000000000",
+                    "partition": None,
+                    "tags": [],
+                    "metadataEntries": [{"label": "rows", "intValue": 7}],
+                }
+            ]
+        )
+        return 200, {
+            "data": {"assetOrError": {"__typename": "Asset", "assetMaterializations": events}}
+        } if key else {}
+
+    found = DagsterClient(stub(handle)).wait_for_materializations(
+        ["a/b", ["c"]], after=0, timeout=10, show=False
+    )
+    assert set(found) == {"a/b", "c"}
+    assert found["a/b"].metadata == {"rows": 7}
+    assert found["c"].timestamp == 1_700_000_000
+
+
+def test_asset_keys_convert_between_strings_and_paths() -> None:
+    assert key_path("airflow/dag/x") == ("airflow", "dag", "x")
+    assert key_string(["raw_data", "raw_customers"]) == "raw_data/raw_customers"
+    assert metadata_value({"label": "j", "jsonString": '{"a": 1}'}) == {"a": 1}
+
+
+def test_wait_until_returns_the_first_truthy_value_and_times_out_with_advice() -> None:
+    values = iter([None, 0, "ready"])
+    assert wait_until(lambda: next(values), what="x", timeout=5, interval=0.01, show=False) == "ready"
+    with pytest.raises(WaitTimeout, match="Gave up waiting for y after 0 s. Try again"):
+        wait_until(
+            lambda: None, what="y", timeout=0.05, interval=0.01, show=False, on_timeout=lambda: "Try again"
+        )

@@ -1,0 +1,66 @@
+"""Service lifecycle on real Airflow and Dagster: reuse, loopback only, a dead service, a clean down."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import psutil
+import pytest
+
+from tutorial_lib import services
+from tutorial_lib.dagster import DagsterClient
+from tutorial_lib.workspace import Workspace
+
+pytestmark = pytest.mark.stage
+
+
+def _leaders(ws: Workspace) -> dict[str, int]:
+    return {name: rec["pid"] for name, rec in ws.read_state()["services"].items()}
+
+
+def test_a_second_up_reuses_the_running_services(running: services.Services) -> None:
+    before = _leaders(running.workspace)
+    again = services.up(running.workspace.home, show=False)
+    assert _leaders(running.workspace) == before
+    assert (again.airflow_url, again.dagster_url) == (running.airflow_url, running.dagster_url)
+    assert "rebuild_customers_list" in again.airflow.dag_ids()
+
+
+def test_every_service_listens_on_loopback_only(running: services.Services) -> None:
+    pids = set(services.workspace_processes(running.workspace.home))
+    listening = [
+        c for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.pid in pids
+    ]
+    assert listening, "no listening socket found for the workspace's processes"
+    assert {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
+
+
+def test_status_reports_both_services_healthy_with_their_urls(running: services.Services) -> None:
+    report = services.status(running.workspace.home)
+    for name, url in (("airflow", running.airflow_url), ("dagster", running.dagster_url)):
+        entry = report["services"][name]
+        assert entry["running"] and entry["healthy"], entry
+        assert entry["url"] == url and entry["processes"] >= 2
+
+
+def test_a_dead_service_is_reported_with_the_fix_and_up_restarts_it(running: services.Services) -> None:
+    ws = running.workspace
+    dead = ws.read_state()["services"]["dagster"]
+    os.killpg(dead["pgid"], signal.SIGKILL)
+    psutil.wait_procs([psutil.Process(dead["pid"])], timeout=10)
+    with pytest.raises(services.ServiceError, match="Dagster has stopped.*airlift-tutorial up"):
+        services.connect(ws.home)
+    restarted = services.up(ws.home, show=False)
+    assert ws.read_state()["services"]["dagster"]["pid"] != dead["pid"]
+    assert DagsterClient(restarted.dagster_url).location_ready()
+
+
+def test_down_leaves_no_process_of_the_workspace(running: services.Services) -> None:
+    home = running.workspace.home
+    assert len(services.workspace_processes(home)) >= 4
+    stopped = services.down(home)
+    assert stopped["airflow"] >= 3 and stopped["dagster"] >= 3, stopped
+    assert services.workspace_processes(home) == []
+    assert not any(entry["running"] for entry in services.status(home)["services"].values())
+    services.up(home, show=False)  # later tests of the session find the services up again

@@ -1,0 +1,64 @@
+"""The workspace folder: layout, state file, secrets, version check."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib.workspace import LAYOUT_VERSION, Workspace, WorkspaceError, default_home
+
+
+def test_ensure_creates_the_layout_with_dags_and_data_copied_in(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    assert (ws.dags_dir / "rebuild_customers_list.py").exists()
+    assert (ws.proxied_state_dir / "rebuild_customers_list.yaml").exists()
+    assert not (ws.dags_dir / "data").exists()
+    assert len(ws.raw_customers_csv.read_text().splitlines()) == 100
+    assert ws.read_state()["layout_version"] == LAYOUT_VERSION
+    for folder in (ws.airflow_home, ws.dagster_home, ws.logs_dir, ws.runs_dir):
+        assert folder.is_dir()
+
+
+def test_secrets_are_generated_once_and_private(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path).ensure()
+    first = ws.secret("airflow_password")
+    assert first == ws.secret("airflow_password")
+    assert len(first) >= 20
+    assert stat.S_IMODE((ws.secrets_dir / "airflow_password").stat().st_mode) == 0o600
+    assert stat.S_IMODE(ws.secrets_dir.stat().st_mode) == 0o700
+
+
+def test_nothing_in_a_new_workspace_is_world_writable(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    for path in [ws.home, *ws.home.rglob("*")]:
+        assert not path.stat().st_mode & stat.S_IWOTH, path
+
+
+def test_update_state_merges_keys(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path).ensure()
+    ws.update_state(stage="observe")
+    ws.update_state(definitions="observe")
+    state = ws.read_state()
+    assert (state["stage"], state["definitions"]) == ("observe", "observe")
+
+
+def test_an_older_layout_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text(json.dumps({"layout_version": 0}))
+    with pytest.raises(WorkspaceError, match="layout version 0.*airlift-tutorial reset"):
+        Workspace(tmp_path).ensure()
+
+
+def test_a_corrupt_state_file_is_named_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(WorkspaceError, match="state.json is not valid JSON.*delete the file"):
+        Workspace(tmp_path).read_state()
+
+
+def test_the_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AIRLIFT_TUTORIAL_HOME", str(tmp_path / "elsewhere"))
+    assert default_home() == tmp_path / "elsewhere"
+    monkeypatch.delenv("AIRLIFT_TUTORIAL_HOME")
+    assert default_home().name == ".workbench"

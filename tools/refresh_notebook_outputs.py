@@ -24,15 +24,14 @@ def refresh(stage: str, workspace: Workspace) -> None:
     executed = {cell.get("id"): cell for cell in nbformat.read(result.notebook, as_version=4).cells}
     path = runner.stage_notebooks()[stage]
     notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        cell.execution_count = None
+    for number, cell in enumerate((c for c in notebook.cells if c.cell_type == "code"), start=1):
         checked = "NBVAL_CHECK_OUTPUT" in cell.source
-        cell.outputs = [o for o in executed[cell.get("id")].outputs] if checked else []
+        # nbval refuses stored outputs of a cell without an execution count.
+        cell.execution_count = number if checked else None
+        cell.outputs = list(executed[cell.get("id")].outputs) if checked else []
         for output in cell.outputs:
             if "execution_count" in output:
-                output["execution_count"] = None
+                output["execution_count"] = number
     nbformat.write(notebook, path)
     print(f"{path.name}: reference outputs stored")
 

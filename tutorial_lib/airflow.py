@@ -115,6 +115,11 @@ class AirflowClient:
         """DAG files Airflow could not import, with their tracebacks."""
         return self.request("GET", "importErrors")["import_errors"]
 
+    def tasks(self, dag_id: str) -> dict[str, str]:
+        """task_id -> operator class name, as Airflow's serialized DAG has them now."""
+        tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]
+        return {task["task_id"]: task["class_ref"]["class_name"] for task in tasks}
+
     def set_paused(self, dag_id: str, paused: bool) -> None:
         """Pause or unpause a DAG."""
         self.request(

@@ -382,3 +382,14 @@ class DagsterClient:
         result = self.query(mutation, {"ranges": selectors})["wipeAssets"]
         if result["__typename"] != "AssetWipeSuccess":
             raise DagsterError(f"Could not wipe asset history: {result.get('message', result['__typename'])}")
+
+    def partition_keys(self, key: str | Sequence[str]) -> list[str]:
+        """The partition keys of one asset in the loaded definitions ([] if it is not partitioned)."""
+        document = (
+            "query Keys($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { __typename "
+            "... on AssetNode { partitionKeys } ... on AssetNotFoundError { message } } }"
+        )
+        data = self.query(document, {"key": {"path": list(key_path(key))}})["assetNodeOrError"]
+        if data["__typename"] != "AssetNode":
+            raise DagsterError(f"No asset {key_string(key)!r} in the loaded definitions.")
+        return list(data["partitionKeys"])

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import services
+from . import proxied_state, services
 from .airflow import AirflowClient, DagRun, parse_time
 from .dagster import DagsterClient
+from .progress import wait_until
 from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DAG_ID = "rebuild_customers_list"
+PROXY_OPERATOR = "DefaultProxyTaskToDagsterOperator"
 DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
 
 
@@ -85,6 +87,24 @@ class Workbench:
         self.use_definitions(definitions or stage)
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)
+
+    def proxied(self, dag_id: str = DAG_ID) -> dict[str, bool]:
+        """task_id -> whether it is proxied to Dagster, from the workspace's proxied-state file."""
+        return proxied_state.read(self.workspace.proxied_state_dir, dag_id)
+
+    def set_proxied(self, changes: dict[str, bool], dag_id: str = DAG_ID) -> dict[str, bool]:
+        """Proxy tasks to Dagster (True) or back to Airflow (False); both services see the change at once."""
+        known = list(self.airflow.tasks(dag_id))
+        states = proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
+        services.reserialize_dags(self.workspace)
+
+        def airflow_agrees() -> bool:
+            classes = self.airflow.tasks(dag_id)
+            return all((classes[task] == PROXY_OPERATOR) == proxied for task, proxied in states.items())
+
+        wait_until(airflow_agrees, what="Airflow to load the new proxied state", timeout=60, show=self.show)
+        self.dagster.reload_location(show=self.show)
+        return states
 
     def run_dag(
         self,

@@ -67,7 +67,7 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
         AIRFLOW_HOME=str(ws.airflow_home),
         AIRFLOW__CORE__DAGS_FOLDER=str(ws.dags_dir),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__EXECUTOR="SequentialExecutor",
+        AIRFLOW__CORE__EXECUTOR="tutorial_lib.airflow_executor.ForkingSequentialExecutor",
         AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{ws.airflow_home / 'airflow.db'}",

@@ -2,21 +2,18 @@
 
 from pathlib import Path
 
-import pendulum
 from airflow import DAG
 from dagster_airlift.in_airflow import load_proxied_state_from_yaml, proxying_to_dagster
 
 from customers_pipeline import paths
 from customers_pipeline.operators import DbtBuildOperator, ExportDuckDBToCSVOperator, LoadCSVToDuckDBOperator
-
-# A fixed start date: daily partitions in Dagster line up with these logical dates, whatever today is.
-START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+from customers_pipeline.schedule import START_DATE
 
 with DAG(
     dag_id="rebuild_customers_list",
     description="Rebuild the customers list: raw CSV -> DuckDB -> dbt -> customers.csv",
     schedule="@daily",
-    start_date=START_DATE,
+    start_date=START_DATE,  # a fixed midnight, shared with Dagster's daily partitions
     catchup=False,
     is_paused_upon_creation=False,
     max_active_runs=1,

@@ -1,13 +1,25 @@
-"""Pieces every stage shares: the Airflow instance, the DAG id, the exported-CSV check."""
+"""Pieces every stage shares: the Airflow instance, the DAG id, asset keys, partitions, the CSV check."""
 
 from __future__ import annotations
 
-from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, AssetKey, asset_check
-from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
+from typing import TYPE_CHECKING
+
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    DailyPartitionsDefinition,
+    asset_check,
+)
 
 from customers_pipeline import logic, paths
+from customers_pipeline.schedule import START_DATE
 from tutorial_lib.services import AIRFLOW_USER
 from tutorial_lib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dagster_airlift.core import AirflowInstance
 
 DAG_ID = "rebuild_customers_list"
 INSTANCE_NAME = "airflow"
@@ -15,9 +27,19 @@ DAG_ASSET_KEY = AssetKey([INSTANCE_NAME, "dag", DAG_ID])
 # dagster-airlift polls Airflow every 30 s by default; the workbench asks for 1 s so learners wait less.
 SENSOR_INTERVAL_SECONDS = 1
 
+# The assets the DAG's two Python tasks write; the dbt models' keys come from the dbt manifest.
+RAW_CUSTOMERS_KEY = AssetKey(["raw_data", "raw_customers"])
+CUSTOMERS_CSV_KEY = AssetKey("customers_csv")
+
+# One partition per day from the DAG's own start date: an Airflow logical date is a partition's start.
+DAILY_PARTITIONS = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
+
 
 def airflow_instance() -> AirflowInstance:
     """The workspace's Airflow, reached with the workspace's own generated credentials."""
+    # Imported here, not at the top: the decommissioned stage uses this module without dagster-airlift.
+    from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
+
     workspace = Workspace(paths.home())
     record = workspace.read_state().get("services", {}).get("airflow")
     if not record:

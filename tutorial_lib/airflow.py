@@ -120,6 +120,11 @@ class AirflowClient:
         tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]
         return {task["task_id"]: task["class_ref"]["class_name"] for task in tasks}
 
+    def task_graph(self, dag_id: str) -> dict[str, list[str]]:
+        """task_id -> the ids of its downstream tasks."""
+        tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]
+        return {task["task_id"]: sorted(task["downstream_task_ids"]) for task in tasks}
+
     def set_paused(self, dag_id: str, paused: bool) -> None:
         """Pause or unpause a DAG."""
         self.request(

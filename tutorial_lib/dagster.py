@@ -171,6 +171,7 @@ class CheckResult:
     metadata: dict[str, Any]
     run_id: str
     timestamp: float
+    evaluated_at: float | None = None
 
 
 class DagsterClient:
@@ -332,6 +333,7 @@ class DagsterClient:
                     metadata={e["label"]: metadata_value(e) for e in evaluation.get("metadataEntries", [])},
                     run_id=execution["runId"],
                     timestamp=execution["timestamp"],
+                    evaluated_at=evaluation.get("timestamp"),
                 )
             )
         return results
@@ -349,9 +351,11 @@ class DagsterClient:
 
         return wait_until(probe, what=f"asset check {name}", timeout=timeout, show=show)
 
-    def runs(self, *, tags: dict[str, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Runs (newest first), optionally only those carrying all the given tags."""
-        run_filter: dict[str, Any] = {}
+    def runs(
+        self, *, tags: dict[str, str] | None = None, run_ids: list[str] | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Runs (newest first), optionally only those carrying all the given tags, or with the given ids."""
+        run_filter: dict[str, Any] = {"runIds": run_ids} if run_ids else {}
         if tags:
             run_filter["tags"] = [{"key": key, "value": value} for key, value in tags.items()]
         data = self.query(RUNS_QUERY, {"filter": run_filter, "limit": limit})["runsOrError"]
@@ -393,3 +397,143 @@ class DagsterClient:
         if data["__typename"] != "AssetNode":
             raise DagsterError(f"No asset {key_string(key)!r} in the loaded definitions.")
         return list(data["partitionKeys"])
+
+    def sensor_ticks(self, sensor_name: str, *, limit: int = 10) -> list[dict[str, Any]]:
+        """The sensor's latest ticks (newest first): status, time, error message."""
+        document = """
+        query Ticks($selector: SensorSelector!, $limit: Int) {
+          sensorOrError(sensorSelector: $selector) {
+            __typename
+            ... on Sensor {
+              sensorState {
+                ticks(limit: $limit) {
+                  status timestamp runIds error { message causes { message } }
+                }
+              }
+            }
+            ... on PythonError { message }
+          }
+        }
+        """
+        selector = {
+            "repositoryName": "__repository__",
+            "repositoryLocationName": LOCATION_NAME,
+            "sensorName": sensor_name,
+        }
+        data = self.query(document, {"selector": selector, "limit": limit})["sensorOrError"]
+        if data["__typename"] != "Sensor":
+            raise DagsterError(f"No sensor {sensor_name!r} in the loaded definitions ({data['__typename']}).")
+        ticks = []
+        for tick in data["sensorState"]["ticks"]:
+            error = tick.pop("error") or {}
+            chain = [error.get("message", "")] + [cause["message"] for cause in error.get("causes", [])]
+            ticks.append({**tick, "error": "\n".join(m.strip() for m in chain if m.strip()) or None})
+        return ticks
+
+    def partition_stats(self) -> dict[str, dict[str, int]]:
+        """Asset key -> partition counts (materialized, total, failed) for the partitioned assets."""
+        document = (
+            "query { assetNodes { assetKey { path } "
+            "partitionStats { numMaterialized numPartitions numFailed } } }"
+        )
+        return {
+            key_string(node["assetKey"]["path"]): node["partitionStats"]
+            for node in self.query(document)["assetNodes"]
+            if node["partitionStats"]
+        }
+
+    def run_errors(self, run_id: str) -> list[str]:
+        """The step failures of a run, as 'step: error message' lines (empty when nothing failed)."""
+        document = """
+        query Failures($runId: ID!) {
+          runOrError(runId: $runId) {
+            __typename
+            ... on Run {
+              eventConnection(limit: 1000) {
+                events {
+                  __typename
+                  ... on ExecutionStepFailureEvent { stepKey error { message causes { message } } }
+                }
+              }
+            }
+          }
+        }
+        """
+        data = self.query(document, {"runId": run_id})["runOrError"]
+        if data["__typename"] != "Run":
+            raise DagsterError(f"No Dagster run {run_id} ({data['__typename']}).")
+        lines = []
+        for event in data["eventConnection"]["events"]:
+            if event["__typename"] == "ExecutionStepFailureEvent" and event.get("error"):
+                causes = [cause["message"].strip() for cause in event["error"].get("causes", [])]
+                message = causes[-1] if causes else event["error"]["message"].strip()
+                lines.append(f"{event['stepKey']}: {message}")
+        return lines
+
+    def launch_job(
+        self, job_name: str, *, partition: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        """Launch a run of a job of the code location (for one partition, if given); return its run id."""
+        all_tags = {**(tags or {}), **({"dagster/partition": partition} if partition else {})}
+        params = {
+            "selector": {
+                "jobName": job_name,
+                "repositoryName": "__repository__",
+                "repositoryLocationName": LOCATION_NAME,
+            },
+            "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in all_tags.items()]},
+        }
+        document = """
+        mutation Launch($params: ExecutionParams!) {
+          launchRun(executionParams: $params) {
+            __typename
+            ... on LaunchRunSuccess { run { runId } }
+            ... on Error { message }
+          }
+        }
+        """
+        result = self.query(document, {"params": params})["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise DagsterError(f"Could not launch {job_name}: {result.get('message', result['__typename'])}")
+        return result["run"]["runId"]
+
+    def wait_for_run(self, run_id: str, *, timeout: float = 600, show: bool = True) -> dict[str, Any]:
+        """Wait until a Dagster run ends; return it (its status says whether it succeeded)."""
+
+        def probe() -> dict[str, Any] | None:
+            (run,) = self.runs(run_ids=[run_id])
+            return run if run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+        return wait_until(probe, what=f"Dagster run {run_id[:8]}", timeout=timeout, show=show)
+
+    def schedule(self, name: str) -> dict[str, Any]:
+        """A schedule's cron, timezone, status and next tick (unix time)."""
+        document = """
+        query Schedule($selector: ScheduleSelector!) {
+          scheduleOrError(scheduleSelector: $selector) {
+            __typename
+            ... on Schedule {
+              name cronSchedule executionTimezone
+              scheduleState { status }
+              futureTicks(limit: 1) { results { timestamp } }
+            }
+            ... on Error { message }
+          }
+        }
+        """
+        selector = {
+            "repositoryName": "__repository__",
+            "repositoryLocationName": LOCATION_NAME,
+            "scheduleName": name,
+        }
+        data = self.query(document, {"selector": selector})["scheduleOrError"]
+        if data["__typename"] != "Schedule":
+            raise DagsterError(f"No schedule {name!r} in the loaded definitions: {data.get('message', '')}")
+        ticks = data["futureTicks"]["results"]
+        return {
+            "name": data["name"],
+            "cron": data["cronSchedule"],
+            "timezone": data["executionTimezone"],
+            "status": data["scheduleState"]["status"],
+            "next_tick": ticks[0]["timestamp"] if ticks else None,
+        }

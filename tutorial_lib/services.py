@@ -104,7 +104,8 @@ def dagster_env(ws: Workspace) -> dict[str, str]:
 def _write_dagster_config(ws: Workspace) -> Path:
     (ws.dagster_home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
-        "run_queue:\n  dequeue_interval_seconds: 1\n"
+        # Runs start at once instead of waiting in a queue for the daemon's next dequeue tick.
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
         "sensors:\n  use_threads: true\n  num_workers: 2\n"
     )
     workspace_yaml = ws.dagster_home / "workspace.yaml"

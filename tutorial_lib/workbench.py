@@ -5,8 +5,10 @@ from __future__ import annotations
 import filecmp
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import proxied_state, services
@@ -17,6 +19,8 @@ from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DAG_ID = "rebuild_customers_list"
 PROXY_OPERATOR = "DefaultProxyTaskToDagsterOperator"
+SENSOR_NAME = "airflow__airflow_dag_status_sensor"
+PARTITIONED_DEFINITIONS = ("partitions", "migrate", "decommission")
 DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
 
 
@@ -110,22 +114,118 @@ class Workbench:
         self,
         dag_id: str = DAG_ID,
         *,
-        logical_date: datetime | None = None,
+        logical_date: datetime | date | None = None,
         timeout: float = 300,
         raise_on_failure: bool = True,
+        allow_misaligned: bool = False,
     ) -> DagRun:
-        """Trigger a DAG run, wait for it to end (showing progress), and return it."""
+        """Trigger a DAG run (for a logical date, if given), wait for it to end showing progress, return it.
+
+        With daily partitions in Dagster, a run whose logical date is not a midnight (UTC) would make the
+        airlift sensor fail on every tick; such a run is refused unless allow_misaligned is set on purpose.
+        """
+        if isinstance(logical_date, date) and not isinstance(logical_date, datetime):
+            logical_date = midnight(logical_date)
+        if self.partitioned and not allow_misaligned:
+            check_aligned(logical_date)
         run_id = self.airflow.trigger(dag_id, logical_date=logical_date)
         return self.airflow.wait_for_run(
             dag_id, run_id, timeout=timeout, show=self.show, raise_on_failure=raise_on_failure
         )
 
+    def backfill(self, day: date | str, dag_id: str = DAG_ID, *, timeout: float = 300) -> DagRun:
+        """Run the DAG for one past day (its logical date at midnight UTC), replacing an earlier run of it."""
+        logical = midnight(day)
+        for run in self.airflow.dag_runs(dag_id):
+            if parse_time(run["logical_date"]) == logical:
+                self.airflow.delete_run(dag_id, run["dag_run_id"])
+        return self.run_dag(dag_id, logical_date=logical, timeout=timeout)
+
+    def delete_misaligned_runs(self, dag_id: str = DAG_ID) -> list[str]:
+        """Delete the DAG's runs whose logical date is not a midnight (UTC); return their run ids."""
+        deleted = []
+        for run in self.airflow.dag_runs(dag_id):
+            try:
+                check_aligned(parse_time(run["logical_date"]))
+            except MisalignedRunError:
+                self.airflow.delete_run(dag_id, run["dag_run_id"])
+                deleted.append(run["dag_run_id"])
+        return deleted
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the loaded definitions give the assets daily partitions."""
+        return self.workspace.read_state().get("definitions") in PARTITIONED_DEFINITIONS
+
     def latest_run(self, dag_id: str = DAG_ID) -> DagRun:
-        """The most recent run of the DAG, with its task instances."""
+        """The most recently started run of the DAG (not the latest logical date), with its task instances."""
         runs = self.airflow.dag_runs(dag_id)
         if not runs:
             raise WorkspaceError(f"{dag_id} has not run yet in this stage: run the cell that triggers it.")
-        return self.airflow.dag_run(dag_id, runs[-1]["dag_run_id"])
+        newest = max(runs, key=lambda run: run.get("start_date") or run.get("queued_at") or "")
+        return self.airflow.dag_run(dag_id, newest["dag_run_id"])
+
+    def executions(self, run: DagRun) -> list[dict[str, object]]:
+        """Per task of an Airflow run: proxied or not, where it executed, its Dagster run or Airflow try."""
+        dagster_runs = {
+            found["tags"].get("dagster-airlift/airflow-task-id"): found
+            for found in self.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id})
+        }
+        rows = []
+        for task in run.tasks:
+            launched = dagster_runs.get(task["task_id"])
+            rows.append(
+                {
+                    "task": task["task_id"],
+                    "proxied": task.get("operator") == PROXY_OPERATOR,
+                    "executed in": "Dagster" if launched else "Airflow",
+                    "Airflow state": task["state"],
+                    "Airflow try": task.get("try_number"),
+                    "Dagster run": launched["runId"][:8] if launched else None,
+                    "Dagster status": launched["status"] if launched else None,
+                    "partition": launched["tags"].get("dagster/partition") if launched else None,
+                    "assets": len(launched["assetSelection"]) if launched else None,
+                }
+            )
+        return rows
+
+    def remove_dag(self, dag_id: str = DAG_ID, *, timeout: float = 90) -> None:
+        """Delete the DAG file and its proxied state from the workspace; wait until Airflow drops the DAG."""
+        (self.workspace.dags_dir / f"{dag_id}.py").unlink(missing_ok=True)
+        (self.workspace.proxied_state_dir / f"{dag_id}.yaml").unlink(missing_ok=True)
+        services.reserialize_dags(self.workspace)
+        wait_until(
+            lambda: dag_id not in self.airflow.dag_ids(),
+            what=f"Airflow to drop {dag_id}",
+            timeout=timeout,
+            show=self.show,
+        )
+
+    def stop_airflow(self) -> int:
+        """Stop the workspace's Airflow (every process of it); return how many processes were stopped."""
+        return services.stop_service(self.workspace, "airflow")
+
+    @contextmanager
+    def broken_raw_customers(self) -> Iterator[Path]:
+        """Append a malformed row to the workspace's raw customers CSV for a while; always restore it."""
+        path = self.workspace.raw_customers_csv
+        original = path.read_bytes()
+        path.write_bytes(original + b"101,Broken\n")
+        try:
+            yield path
+        finally:
+            path.write_bytes(original)
+
+    def query(self, sql: str) -> object:
+        """Run a read-only SQL query on the workspace's DuckDB file and return a DataFrame.
+
+        The connection is closed before returning: DuckDB lets one process write the file, and an
+        Airflow task that finds it held open elsewhere fails with "Could not set lock on file".
+        """
+        import duckdb
+
+        with duckdb.connect(str(self.workspace.duckdb_path), read_only=True) as connection:
+            return connection.sql(sql).df()
 
     def links(self) -> object:
         """Markdown links to both UIs, for display in a notebook."""
@@ -134,6 +234,34 @@ class Workbench:
         return Markdown(
             f"- Airflow UI: <{self.airflow_url}> (user `{services.AIRFLOW_USER}`, password in "
             f"`secrets/airflow_password` of the workspace)\n- Dagster UI: <{self.dagster_url}>"
+        )
+
+
+def midnight(day: date | str) -> datetime:
+    """A day's start, midnight UTC: the logical date of its daily run."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+class MisalignedRunError(ValueError):
+    """A logical date that is not the start of a daily partition."""
+
+
+def check_aligned(logical_date: datetime | None) -> None:
+    """Refuse a logical date that no daily partition starts at, explaining why."""
+    if logical_date is None:
+        raise MisalignedRunError(
+            "With daily partitions, give the run a logical date at midnight UTC (e.g. "
+            "`wb.backfill('2026-03-01')`): a run triggered now gets the current time as its logical date, "
+            "which matches no partition. Pass allow_misaligned=True to trigger it anyway."
+        )
+    moment = logical_date.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+        raise MisalignedRunError(
+            f"The logical date {moment.isoformat()} is not the start of a daily partition (midnight UTC). "
+            "Dagster's airlift sensor would fail on every tick until that run is deleted, and observe "
+            f"nothing else meanwhile. Use {moment.date().isoformat()}T00:00:00+00:00, or pass "
+            "allow_misaligned=True to see the failure on purpose."
         )
 
 

@@ -1,0 +1,53 @@
+"""Stage 5, decommission: no Airflow, no airlift; a Dagster schedule runs the same assets every day."""
+
+from dagster import AssetSpec, Definitions, build_schedule_from_partitioned_job, define_asset_job
+from dagster_dbt import get_asset_key_for_model
+
+from customers_pipeline import paths
+from dagster_defs.assets import export_csv_asset, load_csv_asset
+from dagster_defs.dbt import build_dbt_assets, dbt_resource
+from dagster_defs.shared import (
+    CUSTOMERS_CSV_KEY,
+    DAG_ID,
+    DAILY_PARTITIONS,
+    RAW_CUSTOMERS_KEY,
+    validate_exported_csv_check,
+)
+
+dbt_models = build_dbt_assets(partitions_def=DAILY_PARTITIONS)
+raw_customers = load_csv_asset(
+    AssetSpec(RAW_CUSTOMERS_KEY, partitions_def=DAILY_PARTITIONS),
+    csv_path=paths.raw_customers_csv(),
+    duckdb_path=paths.duckdb_path(),
+    schema="raw_data",
+    table="raw_customers",
+    columns=["id", "first_name", "last_name"],
+)
+customers_csv = export_csv_asset(
+    AssetSpec(
+        CUSTOMERS_CSV_KEY,
+        deps=[get_asset_key_for_model([dbt_models], "customers")],
+        partitions_def=DAILY_PARTITIONS,
+    ),
+    duckdb_path=paths.duckdb_path(),
+    table="customers",
+    csv_path=paths.customers_csv(),
+)
+
+# The DAG's job, now Dagster's: all nine assets (and the check on customers_csv) in one daily run.
+rebuild_customers_list = define_asset_job(
+    name=DAG_ID, selection=[raw_customers, dbt_models, customers_csv], partitions_def=DAILY_PARTITIONS
+)
+
+defs = Definitions(
+    assets=[raw_customers, dbt_models, customers_csv],
+    asset_checks=[validate_exported_csv_check(CUSTOMERS_CSV_KEY)],
+    jobs=[rebuild_customers_list],
+    # Like Airflow's @daily: at 00:00 UTC each day, run the partition of the day that just ended.
+    schedules=[
+        build_schedule_from_partitioned_job(
+            rebuild_customers_list, name=f"{DAG_ID}_daily", hour_of_day=0, minute_of_hour=0
+        )
+    ],
+    resources={"dbt": dbt_resource()},
+)

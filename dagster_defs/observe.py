@@ -1,0 +1,36 @@
+"""Stage 2, observe: each Airflow task is mapped to the assets it writes; Dagster records them per run."""
+
+from dagster import AssetSpec, Definitions
+from dagster_airlift.core import assets_with_task_mappings, build_defs_from_airflow_instance
+from dagster_dbt import get_asset_key_for_model
+
+from dagster_defs.dbt import build_dbt_assets, dbt_resource
+from dagster_defs.shared import (
+    CUSTOMERS_CSV_KEY,
+    DAG_ID,
+    RAW_CUSTOMERS_KEY,
+    SENSOR_INTERVAL_SECONDS,
+    airflow_instance,
+    validate_exported_csv_check,
+)
+
+dbt_models = build_dbt_assets()
+
+defs = build_defs_from_airflow_instance(
+    airflow_instance=airflow_instance(),
+    defs=Definitions(
+        assets=assets_with_task_mappings(
+            dag_id=DAG_ID,
+            task_mappings={
+                "load_raw_customers": [AssetSpec(RAW_CUSTOMERS_KEY)],
+                "build_dbt_models": [dbt_models],
+                "export_customers": [
+                    AssetSpec(CUSTOMERS_CSV_KEY, deps=[get_asset_key_for_model([dbt_models], "customers")])
+                ],
+            },
+        ),
+        asset_checks=[validate_exported_csv_check(CUSTOMERS_CSV_KEY)],
+        resources={"dbt": dbt_resource()},
+    ),
+    sensor_minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+)

@@ -1,6 +1,12 @@
 """Stage 5, decommission: no Airflow, no airlift; a Dagster schedule runs the same assets every day."""
 
-from dagster import AssetSpec, Definitions, build_schedule_from_partitioned_job, define_asset_job
+from dagster import (
+    AssetSpec,
+    Definitions,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+    in_process_executor,
+)
 from dagster_dbt import get_asset_key_for_model
 
 from customers_pipeline import paths
@@ -50,4 +56,6 @@ defs = Definitions(
         )
     ],
     resources={"dbt": dbt_resource()},
+    # Steps run one after the other in the run process: no extra process per step that loads the code again.
+    executor=in_process_executor,
 )

@@ -1,4 +1,4 @@
-"""Stage notebooks run headless against real services: papermill through the CLI, then nbval."""
+"""Every stage notebook on real services: run headless by papermill (the CLI `run`), checked by nbval."""
 
 from __future__ import annotations
 
@@ -6,37 +6,44 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 
-from tutorial_lib import cli, services
-from tutorial_lib.runner import NOTEBOOKS_DIR
+from tutorial_lib import cli, runner, services
 
 REPO = Path(__file__).resolve().parent.parent
+STAGES = list(runner.stage_notebooks())
 pytestmark = pytest.mark.stage
 
 
-def test_peer_notebook_passes_under_papermill_via_the_cli(running: services.Services, capsys) -> None:
+@pytest.fixture(scope="module")
+def papermill_results(
+    running: services.Services, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict]:
+    """All stages run once, in order, by `airlift-tutorial run` on the shared workspace."""
     home = running.workspace.home
-    assert cli.main(["--home", str(home), "run", "peer"]) == 0
-    out = capsys.readouterr().out
-    assert "[peer] passed" in out
+    code = cli.main(["--home", str(home), "run", *STAGES])
     summary = sorted((home / "runs").glob("*/summary.json"))[-1]
-    results = json.loads(summary.read_text())
-    assert [(r["stage"], r["status"]) for r in results] == [("peer", "passed")]
-    assert (summary.parent / "01_peer.ipynb").exists()
-    # `run` found the services up, so it left them running.
-    assert services.status(home)["services"]["airflow"]["running"]
+    results = {result["stage"]: result for result in json.loads(summary.read_text())}
+    results["_exit"] = {"code": code, "folder": str(summary.parent)}
+    return results
 
 
-def test_peer_notebook_outputs_match_under_nbval(running: services.Services) -> None:
+@pytest.fixture(scope="module")
+def nbval_results(
+    running: services.Services, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[str]]:
+    """nbval over all stage notebooks in one pytest process: notebook name -> its failed cells' reports."""
+    report = tmp_path_factory.mktemp("nbval") / "junit.xml"
     env = {
         **os.environ,
         "AIRLIFT_TUTORIAL_HOME": str(running.workspace.home),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
-    result = subprocess.run(
+    notebooks = [str(path) for path in runner.stage_notebooks().values()]
+    subprocess.run(
         [
             sys.executable,
             "-m",
@@ -48,13 +55,39 @@ def test_peer_notebook_outputs_match_under_nbval(running: services.Services) -> 
             "--nbval-current-env",
             "--nbval-sanitize-with",
             str(REPO / "tests" / "nbval_sanitize.cfg"),
-            str(NOTEBOOKS_DIR / "01_peer.ipynb"),
+            f"--junitxml={report}",
+            *notebooks,
         ],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=3600,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+    failures: dict[str, list[str]] = {Path(path).name: [] for path in notebooks}
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        name = Path(case.get("file") or case.get("classname", "").replace(".", "/") + ".ipynb").name
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            failures.setdefault(name, []).append(f"{case.get('name')}: {(problem.text or '')[-1500:]}")
+    return failures
+
+
+def test_run_executes_every_stage_and_writes_a_summary(papermill_results: dict[str, dict]) -> None:
+    folder = Path(papermill_results["_exit"]["folder"])
+    assert [path.name for path in sorted(folder.glob("*.ipynb"))] == [
+        p.name for p in runner.stage_notebooks().values()
+    ]
+    assert papermill_results["_exit"]["code"] == 0, {s: r.get("error") for s, r in papermill_results.items()}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_notebook_passes_under_papermill(papermill_results: dict[str, dict], stage: str) -> None:
+    result = papermill_results.get(stage)
+    assert result is not None, f"{stage} did not run (an earlier stage failed)"
+    assert result["status"] == "passed", f"cell [{result['failed_cell']}]: {result['error']}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_notebook_outputs_match_under_nbval(nbval_results: dict[str, list[str]], stage: str) -> None:
+    name = runner.stage_notebooks()[stage].name
+    assert nbval_results[name] == [], "\n\n".join(nbval_results[name])

@@ -537,3 +537,23 @@ class DagsterClient:
             "status": data["scheduleState"]["status"],
             "next_tick": ticks[0]["timestamp"] if ticks else None,
         }
+
+    def delete_runs(self) -> int:
+        """Delete every finished run (and its events) from the instance; return how many were deleted."""
+        document = """
+        mutation Delete($runId: String!) {
+          deleteRun(runId: $runId) { __typename ... on PythonError { message } }
+        }
+        """
+        deleted = 0
+        while True:
+            finished = [r for r in self.runs(limit=100) if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+            if not finished:
+                return deleted
+            for run in finished:
+                result = self.query(document, {"runId": run["runId"]})["deleteRun"]
+                if result["__typename"] != "DeletePipelineRunSuccess":
+                    raise DagsterError(
+                        f"Could not delete run {run['runId']}: {result.get('message', result)}"
+                    )
+                deleted += 1

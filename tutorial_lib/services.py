@@ -194,34 +194,20 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str) -> dict[str, Any]
     airflow = BIN / "airflow"
     # One session holds scheduler and webserver; if either exits, the other is stopped too.
     script = f'"{airflow}" scheduler --skip-serve-logs & "{airflow}" webserver & wait -n; kill 0'
-    proc = processes.spawn(
-        ["bash", "-c", script],
-        env=env,
-        log_file=ws.log_file("airflow"),
-        cwd=ws.home,
-        owner=_owner(ws, "airflow"),
-    )
-    return {
-        "pid": proc.pid,
-        "pgid": os.getpgid(proc.pid),
-        "create_time": proc.create_time(),
-        "port": port,
-        "url": f"http://127.0.0.1:{port}",
-        "dagster_url": dagster_url,
-        "started_at": time.time(),
-    }
+    return _spawn_service(ws, "airflow", ["bash", "-c", script], env, port, dagster_url=dagster_url)
 
 
 def _start_dagster(ws: Workspace, port: int) -> dict[str, Any]:
     workspace_yaml = _write_dagster_config(ws)
     argv = [str(BIN / "dagster"), "dev", "-w", str(workspace_yaml), "-h", "127.0.0.1", "-p", str(port)]
-    proc = processes.spawn(
-        argv,
-        env=dagster_env(ws),
-        log_file=ws.log_file("dagster"),
-        cwd=ws.dagster_home,
-        owner=_owner(ws, "dagster"),
-    )
+    return _spawn_service(ws, "dagster", argv, dagster_env(ws), port)
+
+
+def _spawn_service(
+    ws: Workspace, name: str, argv: list[str], env: dict[str, str], port: int, **extra: Any
+) -> dict[str, Any]:
+    """Start a service in a session of its own and return the record the state file keeps of it."""
+    proc = processes.spawn(argv, env=env, log_file=ws.log_file(name), cwd=ws.home, owner=_owner(ws, name))
     return {
         "pid": proc.pid,
         "pgid": os.getpgid(proc.pid),
@@ -229,6 +215,7 @@ def _start_dagster(ws: Workspace, port: int) -> dict[str, Any]:
         "port": port,
         "url": f"http://127.0.0.1:{port}",
         "started_at": time.time(),
+        **extra,
     }
 
 

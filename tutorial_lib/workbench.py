@@ -89,6 +89,7 @@ class Workbench:
         self.clear_dag_runs()
         self.clear_outputs()
         self.use_definitions(definitions or stage)
+        self.dagster.delete_runs()
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)
 
@@ -167,10 +168,11 @@ class Workbench:
 
     def executions(self, run: DagRun) -> list[dict[str, object]]:
         """Per task of an Airflow run: proxied or not, where it executed, its Dagster run or Airflow try."""
-        dagster_runs = {
-            found["tags"].get("dagster-airlift/airflow-task-id"): found
-            for found in self.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id})
-        }
+        started = parse_time(run.start_date).timestamp() if run.start_date else 0
+        dagster_runs: dict[str | None, dict] = {}
+        for found in self.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id}):
+            if found["creationTime"] >= started:  # newest first: keep the newest run per task
+                dagster_runs.setdefault(found["tags"].get("dagster-airlift/airflow-task-id"), found)
         rows = []
         for task in run.tasks:
             launched = dagster_runs.get(task["task_id"])

@@ -23,7 +23,8 @@ def stage_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert left == [], f"processes of the test workspace survived `down`: {left}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def running(stage_home: Path) -> services.Services:
-    """The test workspace with Airflow and Dagster up (started once per session, reused after)."""
+    """The test workspace with Airflow and Dagster up: started at first use, reused (or restarted if a
+    stage stopped one, as decommission stops Airflow) after."""
     return services.up(stage_home, show=False)

@@ -19,11 +19,9 @@ pytestmark = pytest.mark.stage
 
 
 @pytest.fixture(scope="module")
-def papermill_results(
-    running: services.Services, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict]:
+def papermill_results(stage_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """All stages run once, in order, by `airlift-tutorial run` on the shared workspace."""
-    home = running.workspace.home
+    home = services.up(stage_home, show=False).workspace.home
     code = cli.main(["--home", str(home), "run", *STAGES])
     summary = sorted((home / "runs").glob("*/summary.json"))[-1]
     results = {result["stage"]: result for result in json.loads(summary.read_text())}
@@ -32,14 +30,13 @@ def papermill_results(
 
 
 @pytest.fixture(scope="module")
-def nbval_results(
-    running: services.Services, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, list[str]]:
+def nbval_results(stage_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """nbval over all stage notebooks in one pytest process: notebook name -> its failed cells' reports."""
     report = tmp_path_factory.mktemp("nbval") / "junit.xml"
+    home = services.up(stage_home, show=False).workspace.home
     env = {
         **os.environ,
-        "AIRLIFT_TUTORIAL_HOME": str(running.workspace.home),
+        "AIRLIFT_TUTORIAL_HOME": str(home),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     notebooks = [str(path) for path in runner.stage_notebooks().values()]

@@ -21,6 +21,7 @@ import pytest
 import tutorial_lib
 from customers_pipeline import paths
 from customers_pipeline.schedule import START_DATE
+from tutorial_lib import services
 from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -221,6 +222,9 @@ def helper_workbench(stage_home: Path) -> Iterator[tutorial_lib.Workbench]:
     The session fixture `stage_home` stops the services (and checks that no process survives) at the end.
     """
     wb = tutorial_lib.up(stage_home, show=False)
+    # An earlier stage (decommission) may have removed the DAG that these definitions map to.
+    wb.restore_dags()
+    services.wait_for_dag_files(wb.workspace, wb.airflow, show=False)
     before = wb.workspace.read_state().get("definitions", "peer")
     yield wb
     wb.use_definitions(before)

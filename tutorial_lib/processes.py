@@ -128,23 +128,31 @@ def tree(sid: int, owner: str | None = None) -> dict[int, psutil.Process]:
 def stop_tree(pgid: int, *, owner: str | None = None, grace: float = 10.0) -> int:
     """Stop a service's session, all descendants of its members, and (with owner) every owned process.
 
-    SIGTERM first, SIGKILL whatever is left after `grace` seconds. Returns how many processes were signalled.
+    SIGTERM first, SIGKILL whatever is left after `grace` seconds. A supervisor may start a replacement
+    child while it is being stopped (`dagster dev` restarts its code server), so the sweep repeats until
+    nothing is found. Returns how many processes were signalled.
     """
-    targets = tree(pgid, owner)
-    for proc in targets.values():
-        try:
-            proc.send_signal(signal.SIGTERM)
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(list(targets.values()), timeout=grace)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(alive, timeout=5)
-    _reap_children()
-    return len(targets)
+    signalled: set[int] = set()
+    for sweep in range(5):
+        targets = tree(pgid, owner)
+        if not targets:
+            break
+        signalled.update(targets)
+        for proc in targets.values():
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(list(targets.values()), timeout=grace if sweep == 0 else 3)
+        for proc in alive:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(alive, timeout=5)
+        _reap_children()
+        time.sleep(0.5)  # let a supervisor that is still dying show any replacement it started
+    return len(signalled)
 
 
 def _reap_children() -> None:

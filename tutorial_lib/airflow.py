@@ -125,12 +125,6 @@ class AirflowClient:
         tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]
         return {task["task_id"]: sorted(task["downstream_task_ids"]) for task in tasks}
 
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        """Pause or unpause a DAG."""
-        self.request(
-            "PATCH", f"dags/{dag_id}", params={"update_mask": "is_paused"}, json={"is_paused": paused}
-        )
-
     def trigger(
         self,
         dag_id: str,

@@ -122,8 +122,3 @@ class Workspace:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(18))
         return path.read_text().strip()
-
-    @property
-    def stage(self) -> str:
-        """The stage whose Dagster definitions the workspace serves."""
-        return self.read_state().get("stage", "peer")

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
-.PHONY: install tutorial test unit lint lab down status clean
+.PHONY: install tutorial test unit lint bench lab down status clean
 
 install: $(KERNEL)
 
@@ -34,6 +34,10 @@ unit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Timings and memory on this machine, as JSON (not part of `make test`). BENCH_ARGS=--repeats 1 for a quick look.
+bench: install
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lab: install
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks

@@ -6,7 +6,12 @@ from airflow import DAG
 from dagster_airlift.in_airflow import load_proxied_state_from_yaml, proxying_to_dagster
 
 from customers_pipeline import paths
-from customers_pipeline.operators import DbtBuildOperator, ExportDuckDBToCSVOperator, LoadCSVToDuckDBOperator
+from customers_pipeline.operators import (
+    DbtBuildOperator,
+    ExportDuckDBToCSVOperator,
+    LoadCSVToDuckDBOperator,
+    PatientProxyToDagsterOperator,
+)
 from customers_pipeline.schedule import START_DATE
 
 with DAG(
@@ -42,4 +47,5 @@ with DAG(
 proxying_to_dagster(
     global_vars=globals(),
     proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / "proxied_state"),
+    build_from_task_fn=PatientProxyToDagsterOperator.build_from_task,
 )

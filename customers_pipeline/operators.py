@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import requests
 from airflow.models.baseoperator import BaseOperator
+from dagster_airlift.in_airflow import DefaultProxyTaskToDagsterOperator
 
 from customers_pipeline import logic, paths
 
@@ -84,3 +86,27 @@ class ExportDuckDBToCSVOperator(BaseOperator):
         rows = logic.export_table_to_csv(self.duckdb_path, self.table, self.csv_path)
         self.log.info("Exported %d rows from %s to %s", rows, self.table, self.csv_path)
         return rows
+
+
+class _PatientSession(requests.Session):
+    """A requests session that gives every call at least `min_timeout` seconds."""
+
+    def __init__(self, min_timeout: float) -> None:
+        super().__init__()
+        self.min_timeout = min_timeout
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["timeout"] = max(kwargs.get("timeout") or 0, self.min_timeout)
+        return super().request(method, url, **kwargs)
+
+
+class PatientProxyToDagsterOperator(DefaultProxyTaskToDagsterOperator):
+    """dagster-airlift's default proxy operator, with more patience for Dagster's answers.
+
+    The default gives each GraphQL call 3-10 s. On a busy host (a workshop with many learners, or CI
+    running two workspaces at once) Dagster can take longer, and the proxied task would fail for no reason.
+    """
+
+    def get_dagster_session(self, context: Any) -> requests.Session:
+        """A session whose calls wait up to 60 s for Dagster."""
+        return _PatientSession(min_timeout=60)

@@ -1,6 +1,6 @@
 """Stage 3, partitions: the observed assets get daily partitions; an Airflow logical date picks the day."""
 
-from dagster import AssetSpec, Definitions
+from dagster import AssetSpec, Definitions, in_process_executor
 from dagster_airlift.core import assets_with_task_mappings, build_defs_from_airflow_instance
 from dagster_dbt import get_asset_key_for_model
 
@@ -36,6 +36,8 @@ defs = build_defs_from_airflow_instance(
         ),
         asset_checks=[validate_exported_csv_check(CUSTOMERS_CSV_KEY)],
         resources={"dbt": dbt_resource()},
+        # The check runs in the run process: no second process that loads the code again.
+        executor=in_process_executor,
     ),
     sensor_minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
 )

@@ -1,4 +1,5 @@
-"""Every stage notebook on real services: run headless by papermill (the CLI `run`), checked by nbval."""
+"""Every stage notebook on real services, in two workspaces at once: `airlift-tutorial run` (papermill)
+in one, with cold services it stops at the end, and nbval in the other."""
 
 from __future__ import annotations
 
@@ -6,85 +7,164 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tutorial_lib import cli, runner, services
+from tutorial_lib import runner, services
+from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = list(runner.stage_notebooks())
 pytestmark = pytest.mark.stage
 
 
-@pytest.fixture(scope="module")
-def papermill_results(stage_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """All stages run once, in order, by `airlift-tutorial run` on the shared workspace."""
-    home = services.up(stage_home, show=False).workspace.home
-    code = cli.main(["--home", str(home), "run", *STAGES])
-    summary = sorted((home / "runs").glob("*/summary.json"))[-1]
-    results = {result["stage"]: result for result in json.loads(summary.read_text())}
-    results["_exit"] = {"code": code, "folder": str(summary.parent)}
-    return results
+def _nbval_command(report: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval-lax",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(REPO / "tests" / "nbval_sanitize.cfg"),
+        f"--junitxml={report}",
+        *(str(path) for path in runner.stage_notebooks().values()),
+    ]
+
+
+class Watcher:
+    """Records, every second, the ports and processes each workspace's services use."""
+
+    def __init__(self, homes: dict[str, Path]) -> None:
+        self.homes = homes
+        self.ports: dict[str, set[int]] = {name: set() for name in homes}
+        self.pids: dict[str, set[int]] = {name: set() for name in homes}
+        self.both_up = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self.stop.wait(1.0):
+            up = 0
+            for name, home in self.homes.items():
+                try:
+                    records = Workspace(home).read_state().get("services", {})
+                except Exception:  # a state file being rewritten: look again next second
+                    continue
+                self.ports[name].update(record["port"] for record in records.values())
+                pids = services.workspace_processes(home)
+                self.pids[name].update(pids)
+                up += len(records) == 2 and bool(pids)
+            self.both_up += up == len(self.homes)
 
 
 @pytest.fixture(scope="module")
-def nbval_results(stage_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """nbval over all stage notebooks in one pytest process: notebook name -> its failed cells' reports."""
-    report = tmp_path_factory.mktemp("nbval") / "junit.xml"
-    home = services.up(stage_home, show=False).workspace.home
-    env = {
-        **os.environ,
-        "AIRLIFT_TUTORIAL_HOME": str(home),
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    }
-    notebooks = [str(path) for path in runner.stage_notebooks().values()]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "--nbval-sanitize-with",
-            str(REPO / "tests" / "nbval_sanitize.cfg"),
-            f"--junitxml={report}",
-            *notebooks,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    failures: dict[str, list[str]] = {Path(path).name: [] for path in notebooks}
+def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run-all in one workspace and nbval in another, at the same time; what each left behind."""
+    homes = {"run": tmp_path_factory.mktemp("run_all"), "nbval": tmp_path_factory.mktemp("nbval")}
+    logs = tmp_path_factory.mktemp("logs")
+    report = logs / "junit.xml"
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    watcher = Watcher(homes)
+    watcher.thread.start()
+    with (logs / "run.log").open("w") as run_log, (logs / "nbval.log").open("w") as nbval_log:
+        run_all = subprocess.Popen(
+            [sys.executable, "-m", "tutorial_lib.cli", "--home", str(homes["run"]), "run"],
+            cwd=REPO,
+            env=env,
+            stdout=run_log,
+            stderr=subprocess.STDOUT,
+        )
+        nbval = subprocess.Popen(
+            _nbval_command(report),
+            cwd=REPO,
+            env={**env, "AIRLIFT_TUTORIAL_HOME": str(homes["nbval"])},
+            stdout=nbval_log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            run_code = run_all.wait(timeout=3600)
+            nbval.wait(timeout=3600)
+        finally:
+            watcher.stop.set()
+            watcher.thread.join()
+            for proc in (run_all, nbval):
+                if proc.poll() is None:
+                    proc.kill()
+    left_by_run = services.workspace_processes(homes["run"])
+    services.down(homes["nbval"])
+    failures: dict[str, list[str]] = {path.name: [] for path in runner.stage_notebooks().values()}
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         name = Path(case.get("file") or case.get("classname", "").replace(".", "/") + ".ipynb").name
         for problem in [*case.iter("failure"), *case.iter("error")]:
             failures.setdefault(name, []).append(f"{case.get('name')}: {(problem.text or '')[-1500:]}")
-    return failures
+    summary = sorted((homes["run"] / "runs").glob("*/summary.json"))
+    return {
+        "homes": homes,
+        "run_code": run_code,
+        "run_output": (logs / "run.log").read_text(),
+        "results": {r["stage"]: r for r in json.loads(summary[-1].read_text())} if summary else {},
+        "run_dir": summary[-1].parent if summary else None,
+        "nbval_failures": failures,
+        "left_by_run": left_by_run,
+        "left_after_down": services.workspace_processes(homes["nbval"]),
+        "watcher": watcher,
+    }
 
 
-def test_run_executes_every_stage_and_writes_a_summary(papermill_results: dict[str, dict]) -> None:
-    folder = Path(papermill_results["_exit"]["folder"])
-    assert [path.name for path in sorted(folder.glob("*.ipynb"))] == [
-        p.name for p in runner.stage_notebooks().values()
+def test_run_all_passes_every_stage_and_prints_the_summary_table(concurrent: dict[str, Any]) -> None:
+    output = concurrent["run_output"]
+    assert concurrent["run_code"] == 0, output[-4000:]
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["stage", "status"])
+    rows = [line.split() for line in lines[header + 2 : header + 3 + len(STAGES)]]
+    assert [row[:2] for row in rows] == [[s, "passed"] for s in STAGES] + [
+        ["total", f"{len(STAGES)}/{len(STAGES)}"]
     ]
-    assert papermill_results["_exit"]["code"] == 0, {s: r.get("error") for s, r in papermill_results.items()}
+    run_dir = concurrent["run_dir"]
+    assert sorted(path.name for path in run_dir.glob("*.ipynb")) == sorted(
+        path.name for path in runner.stage_notebooks().values()
+    )
+    assert (run_dir / "summary.md").read_text().count("| passed |") == len(STAGES)
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_stage_notebook_passes_under_papermill(papermill_results: dict[str, dict], stage: str) -> None:
-    result = papermill_results.get(stage)
+def test_stage_notebook_passes_under_papermill(concurrent: dict[str, Any], stage: str) -> None:
+    result = concurrent["results"].get(stage)
     assert result is not None, f"{stage} did not run (an earlier stage failed)"
     assert result["status"] == "passed", f"cell [{result['failed_cell']}]: {result['error']}"
 
 
+def test_every_stage_reports_what_it_did_on_the_services(concurrent: dict[str, Any]) -> None:
+    activity = {stage: result["activity"] for stage, result in concurrent["results"].items()}
+    assert activity["peer"]["dag_runs"] >= 1 and activity["peer"]["checks_passed"] >= 1, activity
+    assert activity["observe"]["assets_materialized"] == 10, activity
+    assert activity["migrate"]["dagster_runs"] >= 1, activity
+    assert activity["decommission"]["dag_runs"] is None, activity  # Airflow is gone by then
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_stage_notebook_outputs_match_under_nbval(nbval_results: dict[str, list[str]], stage: str) -> None:
+def test_stage_notebook_outputs_match_under_nbval(concurrent: dict[str, Any], stage: str) -> None:
     name = runner.stage_notebooks()[stage].name
-    assert nbval_results[name] == [], "\n\n".join(nbval_results[name])
+    failures = concurrent["nbval_failures"][name]
+    assert failures == [], "\n\n".join(failures)
+
+
+def test_two_workspaces_ran_at_once_on_their_own_ports_and_processes(concurrent: dict[str, Any]) -> None:
+    watcher: Watcher = concurrent["watcher"]
+    assert watcher.both_up >= 30, "the two workspaces' services were never up at the same time"
+    assert watcher.ports["run"] and watcher.ports["nbval"]
+    assert not watcher.ports["run"] & watcher.ports["nbval"], watcher.ports
+    assert not watcher.pids["run"] & watcher.pids["nbval"]
+
+
+def test_no_process_is_left_after_run_all_or_after_down(concurrent: dict[str, Any]) -> None:
+    assert concurrent["left_by_run"] == [], "run-all left processes of the services it started"
+    assert concurrent["left_after_down"] == [], "down left processes of the nbval workspace"

@@ -1,4 +1,4 @@
-"""The `airlift-tutorial` command: up, down, status, logs, reset, run."""
+"""The `airlift-tutorial` command: up, down, status, logs, reset, run, doctor."""
 
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def cmd_logs(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def cmd_reset(args: argparse.Namespace, ws: Workspace) -> int:
-    """Stop the services and rebuild the workspace from scratch, keeping backups and past runs."""
+    """Rebuild the workspace from scratch, or bring it to the start of one stage; back up edited files."""
+    if args.stage:
+        return _reset_to_stage(args.stage, ws)
     services.down(ws.home)
     backup = None
     if ws.dags_dir.exists():
@@ -92,19 +94,57 @@ def cmd_reset(args: argparse.Namespace, ws: Workspace) -> int:
     return 0
 
 
+def _reset_to_stage(stage: str, ws: Workspace) -> int:
+    """Start (or reuse) the services and put the workspace at the start of `stage`, as its notebook does."""
+    from . import workbench
+
+    notebooks = runner.stage_notebooks()
+    if stage not in notebooks:
+        raise WorkspaceError(f"Unknown stage {stage!r}. Stages: {', '.join(notebooks)}.")
+    wb = workbench.up(ws.home, show=sys.stderr.isatty())
+    wb.start_stage(stage)
+    print(
+        f"Workspace {ws.home} is at the start of stage {stage}: committed DAG files and proxied state, "
+        f"no runs, no outputs, the {stage} definitions in Dagster. Open notebooks/{notebooks[stage].name}."
+    )
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, ws: Workspace) -> int:
     """Execute stage notebooks headless and print a line per stage."""
-    stages = runner.select_stages(args.stages)
+    stages = runner.select_stages([*args.stages, *(args.stage or [])], start=args.start)
+    parameters = runner.parse_parameters(args.parameter or [])
     ws.ensure()
     was_running = bool(services.workspace_processes(ws.home))
     try:
-        run_dir, results = runner.run_stages(stages, ws)
+        run_dir, results = runner.run_stages(stages, ws, parameters=parameters)
     finally:
         if not was_running and not args.keep_running:
             services.down(ws.home)
     failed = [result for result in results if result.status != "passed"]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed; notebooks in {run_dir}")
+    print()
+    print(runner.format_table(results))
+    print(f"\nNotebooks, summary.json and summary.md in {run_dir}")
+    if args.keep_running or was_running:
+        print("Services keep running: `airlift-tutorial status` lists them, `down` stops them.")
+    for result in failed:
+        cell = f" at cell [{result.failed_cell}]" if result.failed_cell else ""
+        print(f"FAILED: stage {result.stage}{cell}: {result.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
+    """Preflight for a workshop: packages, memory and disk for N learners, services that start."""
+    from . import doctor
+
+    checks = doctor.run_checks(args.learners, args.home, services=not args.no_services)
+    result = doctor.report(checks)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print("\n".join(check.line() for check in checks))
+        print("\nReady." if result["passed"] else "\nNot ready: fix the FAIL lines above.")
+    return 0 if result["passed"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,12 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("service", choices=["airflow", "dagster", "airflow-setup"])
     logs.add_argument("-n", "--lines", type=int, default=40)
     logs.set_defaults(func=cmd_logs)
-    sub.add_parser(
-        "reset", help="stop services and rebuild the workspace (backs up your DAG files)"
-    ).set_defaults(func=cmd_reset)
+    reset = sub.add_parser(
+        "reset", help="stop services and rebuild the workspace, or go to a stage's start (backs up edits)"
+    )
+    reset.add_argument("--stage", choices=list(runner.stage_notebooks()), help="go to this stage's start")
+    reset.set_defaults(func=cmd_reset)
+    doctor = sub.add_parser("doctor", help="instructor preflight: can this host run N learners?")
+    doctor.add_argument("--learners", type=int, default=1, help="how many learners share this host")
+    doctor.add_argument("--no-services", action="store_true", help="skip starting Airflow and Dagster")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
     run = sub.add_parser("run", help="execute stage notebooks headless (papermill)")
     run.add_argument(
         "stages", nargs="*", help=f"stages to run (default: all): {', '.join(runner.stage_notebooks())}"
+    )
+    run.add_argument("--stage", action="append", help="a stage to run (repeatable); same as listing it")
+    run.add_argument("--from", dest="start", metavar="STAGE", help="run this stage and every later one")
+    run.add_argument(
+        "-p", "--parameter", action="append", metavar="NAME=VALUE", help="set a notebook parameter"
     )
     run.add_argument("--keep-running", action="store_true", help="leave the services up afterwards")
     run.set_defaults(func=cmd_run)

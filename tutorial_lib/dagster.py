@@ -366,6 +366,26 @@ class DagsterClient:
             run["assetSelection"] = [key_string(key["path"]) for key in run.get("assetSelection") or []]
         return data["results"]
 
+    def activity_since(self, since: float) -> dict[str, int]:
+        """Counts from a unix time on: runs, assets materialized, materializations, check results."""
+        runs = [run for run in self.runs(limit=1000) if (run.get("creationTime") or 0) >= since]
+        keys = self.assets_with_history()
+        events = {key: self.materializations(key, after=since, limit=1000) for key in keys}
+        checks = [
+            result
+            for node in self.asset_nodes()
+            for check in (node.get("assetChecksOrError") or {}).get("checks", [])
+            for result in self.check_results(node["assetKey"]["path"], check["name"], limit=100)
+            if result.timestamp >= since and result.passed is not None
+        ]
+        return {
+            "dagster_runs": len(runs),
+            "assets_materialized": sum(1 for found in events.values() if found),
+            "materializations": sum(len(found) for found in events.values()),
+            "checks_passed": sum(1 for result in checks if result.passed),
+            "checks_failed": sum(1 for result in checks if not result.passed),
+        }
+
     def assets_with_history(self) -> list[str]:
         """Every asset key the instance has recorded events for, including ones no longer defined."""
         data = self.query(

@@ -20,6 +20,7 @@ from .workspace import REPO_ROOT, Workspace
 AIRFLOW_USER = "tutorial"
 SERVICES = ("airflow", "dagster")
 BIN = Path(sys.executable).parent
+DAGSTER_STARTUP = Path(__file__).parent / "_dagster_startup"
 
 
 class ServiceError(RuntimeError):
@@ -75,7 +76,6 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
         AIRFLOW__WEBSERVER__WEB_SERVER_HOST="127.0.0.1",
         AIRFLOW__WEBSERVER__WEB_SERVER_PORT=str(port),
         AIRFLOW__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
-        AIRFLOW__WEBSERVER__WORKERS="2",
         AIRFLOW__WEBSERVER__SECRET_KEY=ws.secret("airflow_webserver_secret_key"),
         AIRFLOW__WEBSERVER__EXPOSE_CONFIG="False",
         # The workbench triggers every run itself, so the scheduler creates no @daily runs on its own.
@@ -95,9 +95,14 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
 
 
 def dagster_env(ws: Workspace) -> dict[str, str]:
-    """The environment `dagster dev` runs in."""
+    """The environment `dagster dev` runs in, with the start-up tuning of `_dagster_startup`."""
     env = _base_env(ws)
-    env.update(DAGSTER_HOME=str(ws.dagster_home))
+    env.update(
+        DAGSTER_HOME=str(ws.dagster_home),
+        PYTHONPATH=str(DAGSTER_STARTUP),
+        # A run forked from the code server must not restart gRPC's threads (it never uses gRPC).
+        GRPC_ENABLE_FORK_SUPPORT="false",
+    )
     return env
 
 
@@ -192,8 +197,9 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str) -> dict[str, Any]
     env = airflow_env(ws, port=port, dagster_url=dagster_url)
     _prepare_airflow(ws, env)
     airflow = BIN / "airflow"
-    # One session holds scheduler and webserver; if either exits, the other is stopped too.
-    script = f'"{airflow}" scheduler --skip-serve-logs & "{airflow}" webserver & wait -n; kill 0'
+    # One session holds scheduler and web server; if either exits, the other is stopped too.
+    webserver = f'"{sys.executable}" -m tutorial_lib.airflow_webserver'
+    script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
     return _spawn_service(ws, "airflow", ["bash", "-c", script], env, port, dagster_url=dagster_url)
 
 

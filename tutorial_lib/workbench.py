@@ -18,9 +18,10 @@ from .progress import wait_until
 from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DAG_ID = "rebuild_customers_list"
-PROXY_OPERATOR = "DefaultProxyTaskToDagsterOperator"
+PROXY_OPERATOR = "PatientProxyToDagsterOperator"
 SENSOR_NAME = "airflow__airflow_dag_status_sensor"
 PARTITIONED_DEFINITIONS = ("partitions", "migrate", "decommission")
+PROXYING_DEFINITIONS = ("migrate",)
 DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
 
 
@@ -99,6 +100,8 @@ class Workbench:
 
     def set_proxied(self, changes: dict[str, bool], dag_id: str = DAG_ID) -> dict[str, bool]:
         """Proxy tasks to Dagster (True) or back to Airflow (False); both services see the change at once."""
+        self._require_definitions(PROXYING_DEFINITIONS, "proxy tasks to Dagster", "migrate")
+        self._require_dag(dag_id)
         known = list(self.airflow.tasks(dag_id))
         states = proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
         services.reserialize_dags(self.workspace)
@@ -110,6 +113,26 @@ class Workbench:
         wait_until(airflow_agrees, what="Airflow to load the new proxied state", timeout=60, show=self.show)
         self.dagster.reload_location(show=self.show)
         return states
+
+    def _require_definitions(self, allowed: tuple[str, ...], action: str, stage: str) -> None:
+        """Refuse a step that the loaded Dagster definitions cannot carry out (a stage run out of order)."""
+        loaded = self.workspace.read_state().get("definitions")
+        if loaded not in allowed:
+            raise WorkspaceError(
+                f"To {action}, Dagster needs the {stage} stage's definitions, but the workspace has "
+                f"{loaded or 'none'} loaded (stage {self.workspace.read_state().get('stage') or '-'}). "
+                f"Run the first cell of the {stage} notebook (it calls wb.start_stage({stage!r})), or "
+                f"`airlift-tutorial reset --stage {stage}`."
+            )
+
+    def _require_dag(self, dag_id: str) -> None:
+        """Refuse to drive a DAG that Airflow does not have (e.g. after the decommission stage)."""
+        if dag_id not in self.airflow.dag_ids():
+            raise WorkspaceError(
+                f"Airflow has no DAG {dag_id!r} in this workspace (the decommission stage removes it). "
+                "Run the first cell of this stage's notebook: wb.start_stage(...) puts the committed DAG "
+                "files back (backing up edited ones)."
+            )
 
     def run_dag(
         self,
@@ -125,6 +148,7 @@ class Workbench:
         With daily partitions in Dagster, a run whose logical date is not a midnight (UTC) would make the
         airlift sensor fail on every tick; such a run is refused unless allow_misaligned is set on purpose.
         """
+        self._require_dag(dag_id)
         if isinstance(logical_date, date) and not isinstance(logical_date, datetime):
             logical_date = midnight(logical_date)
         if self.partitioned and not allow_misaligned:

@@ -1,0 +1,116 @@
+"""Failure modes on real services: a run that fails half-way, interrupted and killed kernels, a dead
+service, steps taken out of order, a failing DAG run. Each ends with a clear message and no orphan."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import tutorial_lib
+from tutorial_lib import cli, services
+from tutorial_lib.airflow import DagRunFailed
+from tutorial_lib.dagster import DagsterClient, DagsterError
+from tutorial_lib.runner import KERNEL_NAME
+from tutorial_lib.workspace import Workspace, WorkspaceError
+
+pytestmark = pytest.mark.stage
+
+
+def _leaders(home: Path) -> dict[str, int]:
+    return {name: rec["pid"] for name, rec in Workspace(home).read_state()["services"].items()}
+
+
+def test_a_run_failing_half_way_names_the_cell_keeps_the_notebook_and_leaves_no_process(
+    tmp_path: Path, capsys
+) -> None:
+    code = cli.main(["--home", str(tmp_path), "run", "peer", "-p", "RUN_TIMEOUT=0.01"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "FAILED: stage peer at cell [" in err and "WaitTimeout" in err, err
+    summary = json.loads(next((tmp_path / "runs").glob("*/summary.json")).read_text())
+    assert summary[0]["status"] == "failed" and "wb.run_dag" in summary[0]["failed_source"]
+    assert Path(summary[0]["notebook"]).is_file()
+    assert "failed at cell" in next((tmp_path / "runs").glob("*/summary.md")).read_text()
+    assert any(line.split()[:2] == ["peer", "failed"] for line in out.splitlines()), out
+    assert services.workspace_processes(tmp_path) == []
+
+
+def test_interrupted_and_killed_kernels_leave_the_services_to_the_next_kernel(
+    running: services.Services,
+) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    home = running.workspace.home
+    before = _leaders(home)
+    setup = f"import tutorial_lib as tutorial\nwb = tutorial.up({str(home)!r}, show=False)"
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME)
+    try:
+        assert client.execute_interactive(setup, timeout=120)["content"]["status"] == "ok"
+        waiting = "tutorial.wait_until(lambda: None, what='a run that never ends', timeout=600)"
+        client.execute(waiting)
+        time.sleep(3)
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=60)["content"]
+        assert (reply["status"], reply.get("ename")) == ("error", "KeyboardInterrupt")
+        assert _leaders(home) == before
+        manager.shutdown_kernel(now=True)  # killed, not asked to exit
+    finally:
+        client.stop_channels()
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)
+    report = services.status(home)["services"]
+    assert all(entry["running"] and entry["healthy"] for entry in report.values()), report
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME)
+    try:
+        assert client.execute_interactive(setup, timeout=120)["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert _leaders(home) == before
+
+
+def test_a_helper_call_after_dagster_died_says_to_run_up_instead_of_hanging(
+    running: services.Services,
+) -> None:
+    home = running.workspace.home
+    dead = Workspace(home).read_state()["services"]["dagster"]
+    os.killpg(dead["pgid"], signal.SIGKILL)
+    psutil.wait_procs([psutil.Process(dead["pid"])], timeout=10)
+    started = time.monotonic()
+    with pytest.raises(DagsterError, match="Dagster is not answering.*airlift-tutorial up"):
+        DagsterClient(dead["url"]).wait_for_materializations(["customers_csv"], after=0, timeout=300)
+    assert time.monotonic() - started < 30
+    services.up(home, show=False)
+    assert services.status(home)["services"]["dagster"]["healthy"]
+
+
+def test_steps_taken_out_of_order_are_refused_with_the_stage_to_run(running: services.Services) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("observe")
+    proxied_file = wb.workspace.proxied_state_dir / "rebuild_customers_list.yaml"
+    committed = proxied_file.read_text()
+    with pytest.raises(WorkspaceError, match="migrate stage's definitions.*reset --stage migrate"):
+        wb.set_proxied({"build_dbt_models": True})
+    assert proxied_file.read_text() == committed
+    with pytest.raises(WorkspaceError, match="no DAG 'not_a_dag'.*first cell"):
+        wb.run_dag("not_a_dag")
+
+
+def test_a_failing_dag_run_names_the_task_and_the_bad_line_and_the_csv_is_restored(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("observe")
+    original = wb.workspace.raw_customers_csv.read_bytes()
+    with wb.broken_raw_customers(), pytest.raises(DagRunFailed) as failure:
+        wb.run_dag(timeout=300)
+    message = str(failure.value)
+    assert "load_raw_customers" in message and "line 101" in message, message
+    assert wb.workspace.raw_customers_csv.read_bytes() == original
+    assert wb.run_dag(timeout=300).state == "success"

@@ -15,7 +15,7 @@ from dagster import (
 
 from customers_pipeline import logic, paths
 from customers_pipeline.schedule import START_DATE
-from tutorial_lib.services import AIRFLOW_USER
+from tutorial_lib.services import AIRFLOW_USER, airflow_when_ready
 from tutorial_lib.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ def airflow_instance() -> AirflowInstance:
     from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
 
     workspace = Workspace(paths.home())
-    record = workspace.read_state().get("services", {}).get("airflow")
-    if not record:
-        raise RuntimeError("Airflow is not running in this workspace: run `airlift-tutorial up` first.")
+    record = airflow_when_ready(workspace.home)  # Airflow starts with Dagster: wait until it has the DAGs
     return AirflowInstance(
         auth_backend=AirflowBasicAuthBackend(
             webserver_url=record["url"], username=AIRFLOW_USER, password=workspace.secret("airflow_password")

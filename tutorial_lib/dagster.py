@@ -37,6 +37,7 @@ query {
       locationEntries {
         name
         loadStatus
+        updatedTimestamp
         locationOrLoadError { __typename ... on PythonError { message stack } }
       }
     }
@@ -210,7 +211,7 @@ class DagsterClient:
         return body["data"]
 
     def locations(self) -> dict[str, dict[str, Any]]:
-        """Code location name -> {loadStatus, error message or None}."""
+        """Code location name -> {status, error message or None, updated (unix time of the last load)}."""
         data = self.query(WORKSPACE_QUERY)["workspaceOrError"]
         if data["__typename"] != "Workspace":
             raise DagsterError(f"Dagster could not list its workspace: {data.get('message')}")
@@ -220,6 +221,7 @@ class DagsterClient:
             found[entry["name"]] = {
                 "status": entry["loadStatus"],
                 "error": loaded.get("message") if loaded.get("__typename") == "PythonError" else None,
+                "updated": entry.get("updatedTimestamp") or 0.0,
             }
         return found
 
@@ -558,8 +560,28 @@ class DagsterClient:
             "next_tick": ticks[0]["timestamp"] if ticks else None,
         }
 
+    def cancel_unfinished_runs(self) -> list[str]:
+        """Mark every run that has not finished as canceled (e.g. one left by a killed service)."""
+        document = """
+        mutation Cancel($runId: String!) {
+          terminateRun(runId: $runId, terminatePolicy: MARK_AS_CANCELED_IMMEDIATELY) {
+            __typename ... on PythonError { message } ... on TerminateRunFailure { message }
+          }
+        }
+        """
+        canceled = []
+        for run in self.runs(limit=100):
+            if run["status"] not in ("SUCCESS", "FAILURE", "CANCELED"):
+                result = self.query(document, {"runId": run["runId"]})["terminateRun"]
+                if result["__typename"] != "TerminateRunSuccess":
+                    problem = result.get("message", result)
+                    raise DagsterError(f"Could not cancel run {run['runId']}: {problem}")
+                canceled.append(run["runId"])
+        return canceled
+
     def delete_runs(self) -> int:
-        """Delete every finished run (and its events) from the instance; return how many were deleted."""
+        """Delete every run (and its events) from the instance, canceling unfinished ones first."""
+        self.cancel_unfinished_runs()
         document = """
         mutation Delete($runId: String!) {
           deleteRun(runId: $runId) { __typename ... on PythonError { message } }

@@ -61,6 +61,12 @@ def _base_env(ws: Workspace) -> dict[str, str]:
     return env
 
 
+def _password_file(ws: Workspace) -> Path:
+    """The file holding the workspace's Airflow password (generated at first use)."""
+    ws.secret("airflow_password")
+    return ws.secrets_dir / "airflow_password"
+
+
 def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]:
     """The environment Airflow runs in: everything inside the workspace, tuned for quick feedback."""
     env = _base_env(ws)
@@ -90,6 +96,8 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
         DAGSTER_URL=dagster_url,
+        AIRLIFT_TUTORIAL_AIRFLOW_USER=AIRFLOW_USER,
+        AIRLIFT_TUTORIAL_AIRFLOW_PASSWORD_FILE=str(_password_file(ws)),
     )
     return env
 
@@ -157,45 +165,21 @@ def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> Airfl
 
 
 def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
-    """Create Airflow's database and the workspace's admin user, once per workspace."""
+    """Create Airflow's database, once per workspace (the web server adds the workspace's user)."""
     if ws.read_state().get("airflow_initialized"):
         return
-    log = ws.log_file("airflow-setup")
-    airflow = str(BIN / "airflow")
     processes.run_checked(
-        [airflow, "db", "migrate"], env=env, cwd=ws.home, what="airflow db migrate", log_file=log
-    )
-    password = ws.secret("airflow_password")
-    processes.run_checked(
-        [
-            airflow,
-            "users",
-            "create",
-            "--username",
-            AIRFLOW_USER,
-            "--password",
-            password,
-            "--role",
-            "Admin",
-            "--email",
-            "tutorial@example.invalid",
-            "--firstname",
-            "Airlift",
-            "--lastname",
-            "Learner",
-        ],
+        [str(BIN / "airflow"), "db", "migrate"],
         env=env,
         cwd=ws.home,
-        what="creating the Airflow user",
-        log_file=log,
-        secret=password,
+        what="airflow db migrate",
+        log_file=ws.log_file("airflow-setup"),
     )
     ws.update_state(airflow_initialized=True)
 
 
 def _start_airflow(ws: Workspace, port: int, dagster_url: str) -> dict[str, Any]:
     env = airflow_env(ws, port=port, dagster_url=dagster_url)
-    _prepare_airflow(ws, env)
     airflow = BIN / "airflow"
     # One session holds scheduler and web server; if either exits, the other is stopped too.
     webserver = f'"{sys.executable}" -m tutorial_lib.airflow_webserver'
@@ -246,22 +230,36 @@ def _airflow_ready(ws: Workspace, record: dict[str, Any]) -> bool:
     return True
 
 
-def _dagster_ready(ws: Workspace, record: dict[str, Any]) -> bool:
+def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float = 0.0) -> bool:
+    """Dagster answers and its code location has loaded (after `loaded_after`, reloading if needed)."""
     if not _alive(record):
         raise _died(ws, "dagster", record)
     try:
         if requests.get(f"{record['url']}/server_info", timeout=5).status_code != 200:
             return False
-        return DagsterClient(record["url"]).location_ready()
+        client = DagsterClient(record["url"])
+        entry = client.locations().get(LOCATION_NAME)
+        if entry is None or entry["status"] != "LOADED":
+            return False
+        if entry["updated"] < loaded_after:
+            # Loaded while Airflow was still starting: load again now that Airflow has the DAGs.
+            client.reload_location(show=False)
+        return client.location_ready()
     except (requests.RequestException, DagsterError) as exc:
         if isinstance(exc, DagsterError) and "failed to load" in str(exc):
             raise
         return False
 
 
-def _start_and_wait(ws: Workspace, name: str, start: Any, ready: Any, timeout: float, show: bool) -> dict:
+def _spawned(ws: Workspace, name: str, start: Any) -> dict[str, Any]:
+    """Start a service and record it at once, so that `down` can stop it whatever happens next."""
     record = start()
     _save_record(ws, name, record)
+    return record
+
+
+def _wait_ready(ws: Workspace, name: str, record: dict, ready: Any, timeout: float, show: bool) -> dict:
+    """Wait until a just-started service is ready; stop it and raise a ServiceError if it is not."""
     try:
         wait_until(
             lambda: ready(ws, record),
@@ -293,7 +291,11 @@ def up(
     show: bool = True,
     timeout: float = 180,
 ) -> Services:
-    """Start Airflow and Dagster for a workspace, or reuse them if they already run healthy there."""
+    """Start Airflow and Dagster for a workspace, or reuse them if they already run healthy there.
+
+    Both start at the same time; Dagster's code location, which reads Airflow's DAGs, is loaded again
+    if it loaded before Airflow was ready.
+    """
     ws = Workspace(home) if home else Workspace()
     ws.ensure()
     airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
@@ -312,25 +314,61 @@ def up(
     if airflow_rec and airflow_rec.get("dagster_url") != dagster_url:
         stop_service(ws, "airflow")
         airflow_rec = None
-    if not airflow_rec:
+    start_airflow, start_dagster = not airflow_rec, not dagster_rec
+    if start_airflow:
         port = processes.choose_port(airflow_port, "Airflow", avoid=[dagster_port])
-        airflow_rec = _start_and_wait(
-            ws, "airflow", lambda: _start_airflow(ws, port, dagster_url), _airflow_ready, timeout, show
-        )
-    else:
-        _airflow_ready(ws, airflow_rec)
-    client = airflow_client(ws, airflow_rec)
-    wait_for_dag_files(ws, client, show=show)
-    if not dagster_rec:
-        dagster_rec = _start_and_wait(
-            ws, "dagster", lambda: _start_dagster(ws, dagster_port), _dagster_ready, timeout, show
-        )
-    elif not _dagster_ready(ws, dagster_rec):
+        _prepare_airflow(ws, airflow_env(ws, port=port, dagster_url=dagster_url))
+        airflow_rec = _spawned(ws, "airflow", lambda: _start_airflow(ws, port, dagster_url))
+    if start_dagster:
+        dagster_rec = _spawned(ws, "dagster", lambda: _start_dagster(ws, dagster_port))
+    try:
+        if start_airflow:
+            _wait_ready(ws, "airflow", airflow_rec, _airflow_ready, timeout, show)
+        else:
+            _airflow_ready(ws, airflow_rec)
+        client = airflow_client(ws, airflow_rec)
+        wait_for_dag_files(ws, client, show=show)
+        airflow_rec["dags_ready"] = True  # Dagster's code location waits for this (`airflow_when_ready`)
+        _save_record(ws, "airflow", airflow_rec)
+    except Exception:
+        if start_dagster:
+            stop_service(ws, "dagster")
+        raise
+    airflow_ready_at = time.time() if start_airflow else 0.0
+
+    def dagster_ready(ws: Workspace, record: dict[str, Any]) -> bool:
+        return _dagster_ready(ws, record, loaded_after=airflow_ready_at)
+
+    if start_dagster:
+        dagster_rec = _wait_ready(ws, "dagster", dagster_rec, dagster_ready, timeout, show)
+    elif not dagster_ready(ws, dagster_rec):
         raise ServiceError(
             f"Dagster runs at {dagster_rec['url']} but does not answer. Run "
             "`airlift-tutorial down` and then `airlift-tutorial up`."
         )
     return Services(workspace=ws, airflow=client, dagster=DagsterClient(dagster_rec["url"]))
+
+
+def airflow_when_ready(home: str | Path | None = None, *, timeout: float = 180) -> dict[str, Any]:
+    """The workspace's Airflow record, once Airflow has parsed the DAG files.
+
+    Dagster starts together with Airflow; its code location reads Airflow's DAGs, so it waits here.
+    """
+    ws = Workspace(home) if home else Workspace()
+    deadline = time.monotonic() + timeout
+    while True:
+        record = _record(ws, "airflow")
+        if not record:
+            raise ServiceError("Airflow is not running in this workspace: run `airlift-tutorial up` first.")
+        if record.get("dags_ready"):
+            return record
+        if not _alive(record):
+            raise ServiceError("Airflow stopped while starting: `airlift-tutorial logs airflow` shows why.")
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"Airflow did not finish starting within {timeout:.0f} s. Run `airlift-tutorial up` again."
+            )
+        time.sleep(0.5)
 
 
 def wait_for_dag_files(

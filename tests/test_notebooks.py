@@ -65,6 +65,20 @@ class Watcher:
             self.both_up += up == len(self.homes)
 
 
+def _nbval_report(report: Path) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Per notebook file name: nbval's failure reports, and how many cells it checked."""
+    names = [path.name for path in runner.stage_notebooks().values()]
+    failures: dict[str, list[str]] = {name: [] for name in names}
+    cells = dict.fromkeys(names, 0)
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        where = case.get("file") or case.get("classname", "")  # e.g. "notebooks.03_partitions.ipynb"
+        name = next((name for name in names if where.endswith(name)), where)
+        cells[name] = cells.get(name, 0) + 1
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            failures.setdefault(name, []).append(f"{case.get('name')}: {(problem.text or '')[-1500:]}")
+    return failures, cells
+
+
 @pytest.fixture(scope="module")
 def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run-all in one workspace and nbval in another, at the same time; what each left behind."""
@@ -100,11 +114,7 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     proc.kill()
     left_by_run = services.workspace_processes(homes["run"])
     services.down(homes["nbval"])
-    failures: dict[str, list[str]] = {path.name: [] for path in runner.stage_notebooks().values()}
-    for case in ElementTree.parse(report).getroot().iter("testcase"):
-        name = Path(case.get("file") or case.get("classname", "").replace(".", "/") + ".ipynb").name
-        for problem in [*case.iter("failure"), *case.iter("error")]:
-            failures.setdefault(name, []).append(f"{case.get('name')}: {(problem.text or '')[-1500:]}")
+    failures, cells = _nbval_report(report)
     summary = sorted((homes["run"] / "runs").glob("*/summary.json"))
     return {
         "homes": homes,
@@ -113,6 +123,7 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "results": {r["stage"]: r for r in json.loads(summary[-1].read_text())} if summary else {},
         "run_dir": summary[-1].parent if summary else None,
         "nbval_failures": failures,
+        "nbval_cells": cells,
         "left_by_run": left_by_run,
         "left_after_down": services.workspace_processes(homes["nbval"]),
         "watcher": watcher,
@@ -153,8 +164,13 @@ def test_every_stage_reports_what_it_did_on_the_services(concurrent: dict[str, A
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_notebook_outputs_match_under_nbval(concurrent: dict[str, Any], stage: str) -> None:
     name = runner.stage_notebooks()[stage].name
+    assert concurrent["nbval_cells"][name] > 0, f"nbval checked no cell of {name}"
     failures = concurrent["nbval_failures"][name]
     assert failures == [], "\n\n".join(failures)
+
+
+def test_nbval_reported_only_the_stage_notebooks(concurrent: dict[str, Any]) -> None:
+    assert set(concurrent["nbval_failures"]) == {p.name for p in runner.stage_notebooks().values()}
 
 
 def test_two_workspaces_ran_at_once_on_their_own_ports_and_processes(concurrent: dict[str, Any]) -> None:

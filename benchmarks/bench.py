@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3, help="repeats of floor, cold start and full run")
+    parser.add_argument("--full-repeats", type=int, help="repeats of the full run (default: --repeats)")
     parser.add_argument("--dag-runs", type=int, default=10, help="DAG runs for the latency figures")
     parser.add_argument(
         "--only",
@@ -300,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor": lambda: bench_floor(root, args.repeats),
         "cold_start": lambda: bench_cold_start(root, args.repeats),
         "dag_runs": lambda: bench_dag_runs(root, args.dag_runs),
-        "full_run": lambda: bench_full_run(root, args.repeats),
+        "full_run": lambda: bench_full_run(root, args.full_repeats or args.repeats),
     }
     try:
         for name in args.only:

@@ -17,8 +17,8 @@ import psutil
 
 from .workspace import REPO_ROOT, Workspace
 
-# Footprint of one learner's workspace, measured with `make bench` on a 2-core machine (README, "Figures").
-MEMORY_PER_LEARNER_MB = 1400
+# Footprint of one learner's workspace: peak PSS of its services during `make bench` (README, "Figures").
+MEMORY_PER_LEARNER_MB = 1800
 DISK_PER_LEARNER_MB = 300
 LEARNERS_PER_CORE = 4
 PACKAGES = (

@@ -98,9 +98,7 @@ def _reset_to_stage(stage: str, ws: Workspace) -> int:
     """Start (or reuse) the services and put the workspace at the start of `stage`, as its notebook does."""
     from . import workbench
 
-    notebooks = runner.stage_notebooks()
-    if stage not in notebooks:
-        raise WorkspaceError(f"Unknown stage {stage!r}. Stages: {', '.join(notebooks)}.")
+    notebooks = runner.stage_notebooks()  # argparse has already refused unknown stages
     wb = workbench.up(ws.home, show=sys.stderr.isatty())
     wb.start_stage(stage)
     print(

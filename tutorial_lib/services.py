@@ -108,7 +108,7 @@ def dagster_env(ws: Workspace) -> dict[str, str]:
     env.update(
         DAGSTER_HOME=str(ws.dagster_home),
         PYTHONPATH=str(DAGSTER_STARTUP),
-        # A run forked from the code server must not restart gRPC's threads (it never uses gRPC).
+        # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
         GRPC_ENABLE_FORK_SUPPORT="false",
     )
     return env

@@ -12,7 +12,6 @@ holds it:
 
 from __future__ import annotations
 
-import importlib
 import importlib.abc
 import importlib.machinery
 import os

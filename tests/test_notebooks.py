@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tutorial_lib import runner, services
+from tutorial_lib import jupyter_proxy, runner, services
 from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +88,8 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     homes = {"run": tmp_path_factory.mktemp("run_all"), "nbval": tmp_path_factory.mktemp("nbval")}
     logs = tmp_path_factory.mktemp("logs")
     report = logs / "junit.xml"
-    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    # Direct UI links here (the stage tests cover the jupyter-server-proxy paths).
+    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", jupyter_proxy.SETTING: "off"}
     watcher = Watcher(homes)
     watcher.thread.start()
     with (logs / "run.log").open("w") as run_log, (logs / "nbval.log").open("w") as nbval_log:

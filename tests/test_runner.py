@@ -131,5 +131,6 @@ def test_doctor_passes_for_one_learner_without_services(capsys) -> None:
         "disk",
         "cpu",
         "file permissions",
+        "ui links",
     ]
     assert doctor.report(checks)["passed"], [check.line() for check in checks if not check.passed]

@@ -29,11 +29,14 @@ def cmd_up(args: argparse.Namespace, ws: Workspace) -> int:
     """Start or reuse the services."""
     started = time.monotonic()
     running = services.up(ws.home, airflow_port=args.airflow_port, dagster_port=args.dagster_port)
+    links = running.links()
     print(
-        f"Airflow: {running.airflow_url}  (user {services.AIRFLOW_USER}, password in "
+        f"Airflow: {links['airflow']}  (user {services.AIRFLOW_USER}, password in "
         f"{ws.secrets_dir / 'airflow_password'})"
     )
-    print(f"Dagster: {running.dagster_url}")
+    print(f"Dagster: {links['dagster']}")
+    if links["dagster"].startswith("/"):
+        print("(UI links go through your Jupyter server: open them from the JupyterLab page's address.)")
     print(f"Ready in {time.monotonic() - started:.0f} s. Stop with `airlift-tutorial down`.")
     return 0
 
@@ -66,7 +69,7 @@ def cmd_status(args: argparse.Namespace, ws: Workspace) -> int:
         health = (
             "healthy" if entry.get("healthy") else ("running, not answering" if entry["running"] else "dead")
         )
-        print(f"{name:8} {health:10} {entry['url']}  pid {entry['pid']}  {entry['processes']} processes")
+        print(f"{name:8} {health:10} {entry['link']}  pid {entry['pid']}  {entry['processes']} processes")
     return 0
 
 

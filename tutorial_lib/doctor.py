@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
 import shutil
 import stat
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from .workspace import REPO_ROOT, Workspace
+from . import jupyter_proxy
+from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 # Footprint of one learner's workspace: peak PSS of its services during `make bench` (README, "Figures").
 MEMORY_PER_LEARNER_MB = 1800
@@ -149,6 +151,31 @@ def check_repo_files() -> Check:
     )
 
 
+def check_ui_links() -> Check:
+    """Where learners' UI links will point, and that jupyter-server-proxy is there when they go through it."""
+    try:
+        base = jupyter_proxy.server_base()
+    except WorkspaceError as exc:
+        return Check("ui links", False, str(exc), f"set {jupyter_proxy.SETTING} to auto, off, or a base path")
+    if base is None:
+        return Check(
+            "ui links",
+            True,
+            "direct to 127.0.0.1:<port> (no JupyterHub here; "
+            f"{jupyter_proxy.SETTING}=/ sends them through a plain Jupyter server)",
+        )
+    installed = importlib.util.find_spec("jupyter_server_proxy") is not None
+    return Check(
+        "ui links",
+        installed,
+        f"through jupyter-server-proxy at {base}proxy/absolute/<port>/"
+        if installed
+        else f"meant to go through {base}proxy/, but jupyter-server-proxy is not installed",
+        "install jupyter-server-proxy where the Jupyter server runs (`make install` puts it in .venv), "
+        f"or set {jupyter_proxy.SETTING}=off",
+    )
+
+
 def check_services(home: Path | None) -> Check:
     """Airflow and Dagster start, answer, and stop leaving nothing behind (in a throw-away workspace)."""
     from . import services
@@ -193,6 +220,7 @@ def run_checks(learners: int, home: Path | None, *, services: bool) -> list[Chec
         lambda: check_disk(where, learners),
         lambda: check_cpu(learners),
         check_repo_files,
+        check_ui_links,
     ]
     if services:
         checks.append(lambda: check_services(home))

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from . import processes
+from . import jupyter_proxy, processes
 from .airflow import AirflowClient, AirflowError
 from .dagster import LOCATION_NAME, DagsterClient, DagsterError
 from .progress import WaitTimeout, wait_until
@@ -45,6 +45,10 @@ class Services:
         """The Dagster UI."""
         return self.dagster.url
 
+    def links(self) -> dict[str, str]:
+        """The addresses a learner's browser opens for each UI (through Jupyter where it proxies them)."""
+        return ui_links(self.workspace)
+
 
 def _base_env(ws: Workspace) -> dict[str, str]:
     env = {
@@ -67,7 +71,7 @@ def _password_file(ws: Workspace) -> Path:
     return ws.secrets_dir / "airflow_password"
 
 
-def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]:
+def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str = "") -> dict[str, str]:
     """The environment Airflow runs in: everything inside the workspace, tuned for quick feedback."""
     env = _base_env(ws)
     env.update(
@@ -81,7 +85,7 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
         AIRFLOW__API__AUTH_BACKENDS="airflow.api.auth.backend.basic_auth",
         AIRFLOW__WEBSERVER__WEB_SERVER_HOST="127.0.0.1",
         AIRFLOW__WEBSERVER__WEB_SERVER_PORT=str(port),
-        AIRFLOW__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
+        AIRFLOW__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}{path_prefix}",
         AIRFLOW__WEBSERVER__SECRET_KEY=ws.secret("airflow_webserver_secret_key"),
         AIRFLOW__WEBSERVER__EXPOSE_CONFIG="False",
         # The workbench triggers every run itself, so the scheduler creates no @daily runs on its own.
@@ -102,7 +106,7 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str) -> dict[str, str]
     return env
 
 
-def dagster_env(ws: Workspace) -> dict[str, str]:
+def dagster_env(ws: Workspace, path_prefix: str = "") -> dict[str, str]:
     """The environment `dagster dev` runs in, with the start-up tuning of `_dagster_startup`."""
     env = _base_env(ws)
     env.update(
@@ -111,6 +115,9 @@ def dagster_env(ws: Workspace) -> dict[str, str]:
         # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
         GRPC_ENABLE_FORK_SUPPORT="false",
     )
+    if path_prefix:
+        # `dagster dev` has no --path-prefix; the webserver it starts reads options from DAGSTER_WEBSERVER_*.
+        env["DAGSTER_WEBSERVER_PATH_PREFIX"] = path_prefix
     return env
 
 
@@ -178,23 +185,24 @@ def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
     ws.update_state(airflow_initialized=True)
 
 
-def _start_airflow(ws: Workspace, port: int, dagster_url: str) -> dict[str, Any]:
-    env = airflow_env(ws, port=port, dagster_url=dagster_url)
+def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> dict[str, Any]:
+    env = airflow_env(ws, port=port, dagster_url=dagster_url, path_prefix=prefix)
     airflow = BIN / "airflow"
     # One session holds scheduler and web server; if either exits, the other is stopped too.
     webserver = f'"{sys.executable}" -m tutorial_lib.airflow_webserver'
     script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
-    return _spawn_service(ws, "airflow", ["bash", "-c", script], env, port, dagster_url=dagster_url)
+    argv = ["bash", "-c", script]
+    return _spawn_service(ws, "airflow", argv, env, port, prefix, dagster_url=dagster_url)
 
 
-def _start_dagster(ws: Workspace, port: int) -> dict[str, Any]:
+def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
     workspace_yaml = _write_dagster_config(ws)
     argv = [str(BIN / "dagster"), "dev", "-w", str(workspace_yaml), "-h", "127.0.0.1", "-p", str(port)]
-    return _spawn_service(ws, "dagster", argv, dagster_env(ws), port)
+    return _spawn_service(ws, "dagster", argv, dagster_env(ws, prefix), port, prefix)
 
 
 def _spawn_service(
-    ws: Workspace, name: str, argv: list[str], env: dict[str, str], port: int, **extra: Any
+    ws: Workspace, name: str, argv: list[str], env: dict[str, str], port: int, prefix: str, **extra: Any
 ) -> dict[str, Any]:
     """Start a service in a session of its own and return the record the state file keeps of it."""
     proc = processes.spawn(argv, env=env, log_file=ws.log_file(name), cwd=ws.home, owner=_owner(ws, name))
@@ -203,7 +211,9 @@ def _spawn_service(
         "pgid": os.getpgid(proc.pid),
         "create_time": proc.create_time(),
         "port": port,
-        "url": f"http://127.0.0.1:{port}",
+        "path_prefix": prefix,
+        "url": f"http://127.0.0.1:{port}{prefix}",
+        "link": jupyter_proxy.link(port, prefix),
         "started_at": time.time(),
         **extra,
     }
@@ -298,6 +308,7 @@ def up(
     """
     ws = Workspace(home) if home else Workspace()
     ws.ensure()
+    proxy_base = jupyter_proxy.server_base()
     airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
     for name, rec, wanted in (("airflow", airflow_rec, airflow_port), ("dagster", dagster_rec, dagster_port)):
         if rec and not _alive(rec):
@@ -307,20 +318,22 @@ def up(
     airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
 
     if dagster_rec:
-        dagster_port = dagster_rec["port"]
+        dagster_port, dagster_prefix = dagster_rec["port"], dagster_rec.get("path_prefix", "")
     else:
         dagster_port = processes.choose_port(dagster_port, "Dagster")
-    dagster_url = f"http://127.0.0.1:{dagster_port}"
+        dagster_prefix = jupyter_proxy.path_prefix(proxy_base, dagster_port)
+    dagster_url = f"http://127.0.0.1:{dagster_port}{dagster_prefix}"
     if airflow_rec and airflow_rec.get("dagster_url") != dagster_url:
         stop_service(ws, "airflow")
         airflow_rec = None
     start_airflow, start_dagster = not airflow_rec, not dagster_rec
     if start_airflow:
         port = processes.choose_port(airflow_port, "Airflow", avoid=[dagster_port])
-        _prepare_airflow(ws, airflow_env(ws, port=port, dagster_url=dagster_url))
-        airflow_rec = _spawned(ws, "airflow", lambda: _start_airflow(ws, port, dagster_url))
+        prefix = jupyter_proxy.path_prefix(proxy_base, port)
+        _prepare_airflow(ws, airflow_env(ws, port=port, dagster_url=dagster_url, path_prefix=prefix))
+        airflow_rec = _spawned(ws, "airflow", lambda: _start_airflow(ws, port, dagster_url, prefix))
     if start_dagster:
-        dagster_rec = _spawned(ws, "dagster", lambda: _start_dagster(ws, dagster_port))
+        dagster_rec = _spawned(ws, "dagster", lambda: _start_dagster(ws, dagster_port, dagster_prefix))
     try:
         if start_airflow:
             _wait_ready(ws, "airflow", airflow_rec, _airflow_ready, timeout, show)
@@ -443,11 +456,21 @@ def status(home: str | Path | None = None) -> dict[str, Any]:
                 pgid=rec["pgid"],
                 port=rec["port"],
                 url=rec["url"],
+                link=_link(rec),
                 processes=len(service_processes(ws, name)),
             )
             entry["healthy"] = entry["running"] and _healthy(ws, name, rec)
         report["services"][name] = entry
     return report
+
+
+def _link(rec: dict[str, Any]) -> str:
+    return rec.get("link") or jupyter_proxy.link(rec["port"], rec.get("path_prefix", ""))
+
+
+def ui_links(ws: Workspace) -> dict[str, str]:
+    """Each running service's address for a learner's browser: through Jupyter, or on 127.0.0.1."""
+    return {name: _link(rec) for name in SERVICES if (rec := _record(ws, name))}
 
 
 def _healthy(ws: Workspace, name: str, rec: dict[str, Any]) -> bool:
@@ -479,7 +502,9 @@ def reserialize_dags(ws: Workspace) -> None:
     rec = _record(ws, "airflow")
     if not rec:
         raise ServiceError("Airflow is not running in this workspace. Start it with `airlift-tutorial up`.")
-    env = airflow_env(ws, port=rec["port"], dagster_url=rec["dagster_url"])
+    env = airflow_env(
+        ws, port=rec["port"], dagster_url=rec["dagster_url"], path_prefix=rec.get("path_prefix", "")
+    )
     processes.run_checked(
         [str(BIN / "airflow"), "dags", "reserialize"],
         env=env,

@@ -36,12 +36,12 @@ class Workbench:
 
     @property
     def airflow_url(self) -> str:
-        """The Airflow UI's address."""
+        """The base address of Airflow's web server and REST API, as the workbench reaches it."""
         return self.airflow.url
 
     @property
     def dagster_url(self) -> str:
-        """The Dagster UI's address."""
+        """The base address of Dagster's web server and GraphQL API, as the workbench reaches it."""
         return self.dagster.url
 
     def use_definitions(self, name: str) -> None:
@@ -254,12 +254,13 @@ class Workbench:
             return connection.sql(sql).df()
 
     def links(self) -> object:
-        """Markdown links to both UIs, for display in a notebook."""
+        """Markdown links to both UIs, for display in a notebook (through Jupyter where it proxies them)."""
         from IPython.display import Markdown
 
+        links = services.ui_links(self.workspace)
         return Markdown(
-            f"- Airflow UI: <{self.airflow_url}> (user `{services.AIRFLOW_USER}`, password in "
-            f"`secrets/airflow_password` of the workspace)\n- Dagster UI: <{self.dagster_url}>"
+            f"- [Airflow UI]({links['airflow']}) (user `{services.AIRFLOW_USER}`, password in "
+            f"`secrets/airflow_password` of the workspace)\n- [Dagster UI]({links['dagster']})"
         )
 
 

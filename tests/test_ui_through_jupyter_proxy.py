@@ -1,0 +1,131 @@
+"""The UIs as a learner on a JupyterHub opens them: through a real Jupyter server with jupyter-server-proxy,
+whose base path is the one the stage workspace's services were started under (see conftest), behind its
+login."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import PROXY_BASE
+
+import tutorial_lib
+from tutorial_lib import processes, services
+from tutorial_lib.dagster import LOCATION_NAME
+from tutorial_lib.progress import wait_until
+
+pytestmark = pytest.mark.stage
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Jupyter server on 127.0.0.1 with the hub-like base path; yields its root URL and stops it after."""
+    root = tmp_path_factory.mktemp("jupyter")
+    port, token = processes.free_port(), secrets.token_hex(16)
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "server",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--ServerApp.base_url={PROXY_BASE}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+        "--allow-root",
+    ]
+    owner = f"{root}::jupyter"
+    proc = processes.spawn(argv, env=dict(os.environ), log_file=root / "jupyter.log", cwd=root, owner=owner)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers() -> bool:
+            try:
+                return requests.get(f"{url}{PROXY_BASE}api/status?token={token}", timeout=5).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, what="Jupyter server to start", timeout=120, show=False)
+        yield f"{url}|{token}"
+    finally:
+        processes.stop_tree(os.getpgid(proc.pid), owner=owner)
+
+
+def _browser(jupyter: str) -> tuple[requests.Session, str]:
+    """A session logged in to Jupyter as a browser is (a cookie from the token link), and the host URL."""
+    url, token = jupyter.split("|")
+    session = requests.Session()
+    assert session.get(f"{url}{PROXY_BASE}lab?token={token}", timeout=30).ok
+    return session, url
+
+
+def test_links_go_through_the_jupyter_server_to_each_service_port(running: services.Services) -> None:
+    ports = {name: rec["port"] for name, rec in running.workspace.read_state()["services"].items()}
+    links = running.links()
+    assert links == {name: f"{PROXY_BASE}proxy/absolute/{ports[name]}/" for name in ("airflow", "dagster")}
+    workbench = tutorial_lib.Workbench(running.workspace, running.airflow, running.dagster, show=False)
+    shown = workbench.links().data
+    assert f"[Dagster UI]({links['dagster']})" in shown and f"[Airflow UI]({links['airflow']})" in shown
+
+
+def test_the_proxied_uis_need_the_jupyter_login(running: services.Services, jupyter: str) -> None:
+    url = jupyter.split("|")[0]
+    for link in running.links().values():
+        response = requests.get(f"{url}{link}", allow_redirects=False, timeout=30)
+        assert response.status_code in (302, 403), (link, response.status_code)
+        assert "Dagster" not in response.text and "Airflow" not in response.text
+
+
+def test_the_dagster_ui_its_graphql_and_its_websocket_answer_through_the_proxy(
+    running: services.Services, jupyter: str
+) -> None:
+    session, url = _browser(jupyter)
+    link = running.links()["dagster"]
+    page = session.get(f"{url}{link}", timeout=60)
+    assert page.ok and "<title" in page.text
+    assert f'__webpack_public_path__ = "{link.rstrip("/")}"' in page.text
+    script = re.search(r'src="([^"]+\.js)"', page.text).group(1)
+    assert script.startswith(link) and session.get(f"{url}{script}", timeout=60).ok
+    query = "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"
+    answer = session.post(f"{url}{link}graphql", json={"query": query}, timeout=60).json()
+    assert LOCATION_NAME in {e["name"] for e in answer["data"]["workspaceOrError"]["locationEntries"]}
+    assert asyncio.run(_graphql_websocket_ack(session, url, f"{link}graphql")) == "connection_ack"
+
+
+async def _graphql_websocket_ack(session: requests.Session, url: str, path: str) -> str:
+    """Open the UI's GraphQL websocket with the browser's cookies; return the reply to its first message."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    cookie = "; ".join(f"{key}={value}" for key, value in session.cookies.items())
+    request = HTTPRequest(url.replace("http", "ws", 1) + path, headers={"Cookie": cookie, "Origin": url})
+    connection = await websocket_connect(request, subprotocols=["graphql-ws"])
+    try:
+        await connection.write_message(json.dumps({"type": "connection_init", "payload": {}}))
+        return json.loads(await asyncio.wait_for(connection.read_message(), 30))["type"]
+    finally:
+        connection.close()
+
+
+def test_the_airflow_ui_logs_in_through_the_proxy_with_the_workspace_password(
+    running: services.Services, jupyter: str
+) -> None:
+    session, url = _browser(jupyter)
+    link = running.links()["airflow"]
+    home = session.get(f"{url}{link}home", timeout=60)
+    assert home.url.startswith(f"{url}{link}login/"), home.url  # Airflow's own login, still under the proxy
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', home.text).group(1)
+    password = Path(running.workspace.secrets_dir / "airflow_password").read_text().strip()
+    form = {"csrf_token": csrf, "username": services.AIRFLOW_USER, "password": password}
+    logged_in = session.post(home.url, data=form, timeout=60)
+    assert logged_in.ok and logged_in.url == f"{url}{link}home", logged_in.url
+    assert "rebuild_customers_list" in logged_in.text

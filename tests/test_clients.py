@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -134,6 +135,34 @@ def test_dagster_client_reports_a_code_location_that_failed_to_load(stub) -> Non
     url = stub(lambda method, path, body: (200, {"data": workspace}))
     with pytest.raises(DagsterError, match="failed to load:\nConnectionError: Airflow"):
         DagsterClient(url).location_ready()
+
+
+def test_a_reload_slower_than_the_request_timeout_waits_for_the_newer_load(stub) -> None:
+    loaded = {"at": time.time() - 600.0}
+
+    def handle(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if "reloadRepositoryLocation" in body["query"]:
+            time.sleep(1.3)  # the webserver answers a reload only once the new code server has loaded
+            loaded["at"] = time.time()
+            return 200, {"data": {"reloadRepositoryLocation": {"__typename": "WorkspaceLocationEntry"}}}
+        entry = {"name": "airlift_tutorial", "loadStatus": "LOADED", "updatedTimestamp": loaded["at"]}
+        return 200, {"data": {"workspaceOrError": {"__typename": "Workspace", "locationEntries": [entry]}}}
+
+    client = DagsterClient(stub(handle), timeout=0.5)  # an ordinary request's timeout: shorter than the load
+    client.reload_location(timeout=1.0, show=False)  # the mutation's own request times out after 1 s
+    assert loaded["at"] > time.time() - 60
+
+
+def test_a_reload_that_never_lands_times_out_naming_the_location(stub) -> None:
+    def handle(method: str, path: str, body: Any) -> tuple[int, Any]:
+        if "reloadRepositoryLocation" in body["query"]:
+            time.sleep(1.0)
+            return 200, {"data": {"reloadRepositoryLocation": {"__typename": "WorkspaceLocationEntry"}}}
+        entry = {"name": "airlift_tutorial", "loadStatus": "LOADED", "updatedTimestamp": 1.0}
+        return 200, {"data": {"workspaceOrError": {"__typename": "Workspace", "locationEntries": [entry]}}}
+
+    with pytest.raises(WaitTimeout, match="code location airlift_tutorial"):
+        DagsterClient(stub(handle), timeout=5).reload_location(timeout=0.5, show=False)
 
 
 def test_dagster_client_waits_for_materializations_of_every_key(stub) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -186,13 +187,15 @@ class DagsterClient:
     def __repr__(self) -> str:
         return f"DagsterClient({self.url!r})"
 
-    def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def query(
+        self, document: str, variables: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Run a GraphQL document; return its data or raise DagsterError with the messages."""
         try:
             response = self.session.post(
                 f"{self.url}/graphql",
                 json={"query": document, "variables": variables or {}},
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
             )
         except requests.RequestException as exc:
             raise DagsterError(
@@ -237,12 +240,26 @@ class DagsterClient:
         return True
 
     def reload_location(self, name: str = LOCATION_NAME, *, timeout: float = 120, show: bool = True) -> None:
-        """Reload the code location (re-imports the definitions) and wait until it has loaded."""
-        result = self.query(RELOAD_MUTATION, {"name": name})["reloadRepositoryLocation"]
+        """Reload the code location (re-imports the definitions) and wait until it has loaded.
+
+        The webserver answers only once the new code server has loaded, which on a busy host can take longer
+        than `timeout`; the wait then goes on (up to `timeout` more) for a load newer than the request.
+        """
+        requested = time.time()
+        try:
+            result = self.query(RELOAD_MUTATION, {"name": name}, timeout=timeout)["reloadRepositoryLocation"]
+        except DagsterError as exc:
+            if not isinstance(exc.__cause__, requests.Timeout):
+                raise
+            result = {"__typename": "still loading"}
         if result["__typename"] == "PythonError":
             raise DagsterError(f"Reloading {name!r} failed: {result['message']}")
+
+        def reloaded() -> bool:
+            return self.location_ready(name) and self.locations()[name]["updated"] >= requested - 1
+
         wait_until(
-            lambda: self.location_ready(name),
+            reloaded,
             what=f"Dagster to load code location {name}",
             timeout=timeout,
             show=show,

@@ -188,3 +188,17 @@ def test_two_workspaces_ran_at_once_on_their_own_ports_and_processes(concurrent:
 def test_no_process_is_left_after_run_all_or_after_down(concurrent: dict[str, Any]) -> None:
     assert concurrent["left_by_run"] == [], "run-all left processes of the services it started"
     assert concurrent["left_after_down"] == [], "down left processes of the nbval workspace"
+
+
+def test_no_notebook_output_or_workspace_file_shows_a_secret(concurrent: dict[str, Any]) -> None:
+    home = concurrent["homes"]["run"]
+    secrets_dir = Workspace(home).secrets_dir
+    secrets = {path.name: path.read_text().strip() for path in secrets_dir.iterdir()}
+    assert len(secrets.get("airflow_password", "")) >= 16, secrets.keys()
+    files = [path for path in home.rglob("*") if path.is_file() and secrets_dir not in path.parents]
+    assert any(path.suffix == ".ipynb" for path in files) and any(path.suffix == ".log" for path in files)
+    for where, text in [("run output", concurrent["run_output"])] + [
+        (str(path), path.read_bytes().decode(errors="replace")) for path in files
+    ]:
+        shown = [name for name, value in secrets.items() if value in text]
+        assert not shown, f"{', '.join(shown)} written in {where}"

@@ -1,6 +1,7 @@
 """The dbt project in Dagster: its manifest (parsed into the workspace, offline), assets and resource."""
 
 import fcntl
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,24 @@ DBT_ASSETS_NAME = "jaffle_shop_dbt_assets"
 # file while the next Airflow run needs it. The tests still run inside each `dbt build`; Dagster just does
 # not model them as separate checks.
 DBT_TRANSLATOR = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False))
+
+# The `dbt` that Dagster's runs call. dagster-dbt runs `dbt --version` twice before every build; the real
+# command imports all of dbt and asks PyPI for the latest release (8-9 s here, and a network call). This one
+# answers from the installed package's metadata and hands every other command to dbt itself.
+_DBT_LAUNCHER = """#!{python}
+# Written by dagster_defs/dbt.py: dbt for the runs Dagster launches (see the comment there).
+import sys
+
+if sys.argv[1:] == ["--version"]:
+    from importlib.metadata import version
+
+    print("Core:\\n  - installed: " + version("dbt-core"))
+    raise SystemExit(0)
+
+from dbt.cli.main import cli
+
+raise SystemExit(cli())
+"""
 
 # Files of the dbt project that are not inputs to parsing.
 _IGNORED_PARTS = {"target", "logs", "dbt_packages", "__pycache__", ".user.yml"}
@@ -98,12 +117,24 @@ def ensure_manifest(project_dir: Path | None = None, target: Path | None = None)
             ) from exc
 
 
+def dbt_executable() -> Path:
+    """The workspace's `dbt` for Dagster runs (see `_DBT_LAUNCHER`), written when missing or outdated."""
+    path = paths.home() / "bin" / "dbt"
+    text = _DBT_LAUNCHER.format(python=sys.executable)  # the venv's own Python, whatever PATH holds
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".dbt.{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.chmod(0o755)
+        os.replace(partial, path)
+    return path
+
+
 def dbt_resource() -> DbtCliResource:
     """The `dbt` resource that runs dbt as a subprocess (so no DuckDB connection outlives the step)."""
     return DbtCliResource(
         project_dir=dbt_project(),
-        # The venv's own dbt, found whether or not the venv's bin folder is on PATH.
-        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        dbt_executable=str(dbt_executable()),
         global_config_flags=["--no-use-colors", "--no-send-anonymous-usage-stats", "--no-version-check"],
     )
 

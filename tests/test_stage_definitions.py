@@ -211,6 +211,21 @@ def test_ensure_manifest_reports_a_broken_project_clearly(
         dbt.ensure_manifest(project_copy, tmp_path / "target")
 
 
+def test_the_dbt_launcher_answers_its_version_at_once_and_hands_the_rest_to_dbt(
+    dbt: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    monkeypatch.setenv(paths.HOME_ENV_VAR, str(tmp_path))
+    launcher = dbt.dbt_executable()
+    assert launcher == tmp_path / "bin" / "dbt" and not launcher.stat().st_mode & 0o022
+    answer = subprocess.run([launcher, "--version"], capture_output=True, text=True, timeout=60, check=True)
+    assert version("dbt-core") in answer.stdout and "latest" not in answer.stdout
+    assert dbt.dbt_resource().dbt_executable == str(launcher)
+    usage = subprocess.run([launcher, "--help"], capture_output=True, text=True, timeout=120, check=True)
+    assert "build" in usage.stdout and "parse" in usage.stdout  # dbt's own command list
+
+
 # ---------------------------------------------------------------------------------------------------------
 # observe, partitions, migrate: loaded by the workbench's `dagster dev` against its running Airflow
 

@@ -115,6 +115,11 @@ class AirflowClient:
         """DAG files Airflow could not import, with their tracebacks."""
         return self.request("GET", "importErrors")["import_errors"]
 
+    def last_parsed(self, dag_id: str) -> float:
+        """When Airflow last parsed the DAG's file (unix time; 0 if it never has)."""
+        parsed = self.request("GET", f"dags/{dag_id}").get("last_parsed_time")
+        return parse_time(parsed).timestamp() if parsed else 0.0
+
     def tasks(self, dag_id: str) -> dict[str, str]:
         """task_id -> operator class name, as Airflow's serialized DAG has them now."""
         tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]

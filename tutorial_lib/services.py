@@ -495,20 +495,3 @@ def workspace_processes(home: str | Path | None = None) -> list[int]:
     """Pids of every process that runs for the workspace's services."""
     ws = Workspace(home) if home else Workspace()
     return sorted(pid for name in SERVICES for pid in service_processes(ws, name))
-
-
-def reserialize_dags(ws: Workspace) -> None:
-    """Make Airflow re-read the DAG folder now (`airflow dags reserialize`), instead of at its next scan."""
-    rec = _record(ws, "airflow")
-    if not rec:
-        raise ServiceError("Airflow is not running in this workspace. Start it with `airlift-tutorial up`.")
-    env = airflow_env(
-        ws, port=rec["port"], dagster_url=rec["dagster_url"], path_prefix=rec.get("path_prefix", "")
-    )
-    processes.run_checked(
-        [str(BIN / "airflow"), "dags", "reserialize"],
-        env=env,
-        cwd=ws.home,
-        what="airflow dags reserialize",
-        log_file=ws.log_file("airflow-setup"),
-    )

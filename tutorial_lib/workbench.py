@@ -62,8 +62,10 @@ class Workbench:
         if ws.dags_dir.exists():
             backup = ws.home / "backups" / time.strftime("%Y%m%d-%H%M%S") / "dags"
             shutil.copytree(ws.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
+        written = time.time()
         ws.install_dags()
-        services.reserialize_dags(ws)
+        if DAG_ID in self.airflow.dag_ids():
+            self._wait_for_airflow_to_parse(DAG_ID, since=written, states=self.proxied())
         return backup
 
     def clear_dag_runs(self, dag_id: str = DAG_ID) -> int:
@@ -99,20 +101,35 @@ class Workbench:
         return proxied_state.read(self.workspace.proxied_state_dir, dag_id)
 
     def set_proxied(self, changes: dict[str, bool], dag_id: str = DAG_ID) -> dict[str, bool]:
-        """Proxy tasks to Dagster (True) or back to Airflow (False); both services see the change at once."""
+        """Proxy tasks to Dagster (True) or back to Airflow (False); return the new state once Airflow has it.
+
+        Only Airflow reads the proxied state: its DAG file swaps each proxied task's operator. Dagster needs
+        no reload; its airlift sensor tells proxied tasks apart by the Dagster runs they launched.
+        """
         self._require_definitions(PROXYING_DEFINITIONS, "proxy tasks to Dagster", "migrate")
         self._require_dag(dag_id)
         known = list(self.airflow.tasks(dag_id))
+        written = time.time()
         states = proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
-        services.reserialize_dags(self.workspace)
-
-        def airflow_agrees() -> bool:
-            classes = self.airflow.tasks(dag_id)
-            return all((classes[task] == PROXY_OPERATOR) == proxied for task, proxied in states.items())
-
-        wait_until(airflow_agrees, what="Airflow to load the new proxied state", timeout=60, show=self.show)
-        self.dagster.reload_location(show=self.show)
+        self._wait_for_airflow_to_parse(dag_id, since=written, states=states)
         return states
+
+    def _wait_for_airflow_to_parse(
+        self, dag_id: str, *, since: float, states: dict[str, bool], timeout: float = 90
+    ) -> None:
+        """Wait until Airflow has parsed the DAG file after `since` and serves the operators `states` imply.
+
+        Airflow's DAG processor parses every DAG file again a few seconds after the last time; that is
+        quicker than starting `airflow dags reserialize` (a new Airflow process) to force it.
+        """
+
+        def parsed() -> bool:
+            if self.airflow.last_parsed(dag_id) < since:
+                return False
+            classes = self.airflow.tasks(dag_id)
+            return all((classes.get(task) == PROXY_OPERATOR) == proxied for task, proxied in states.items())
+
+        wait_until(parsed, what="Airflow to parse the changed DAG files", timeout=timeout, show=self.show)
 
     def _require_definitions(self, allowed: tuple[str, ...], action: str, stage: str) -> None:
         """Refuse a step that the loaded Dagster definitions cannot carry out (a stage run out of order)."""
@@ -219,7 +236,7 @@ class Workbench:
         """Delete the DAG file and its proxied state from the workspace; wait until Airflow drops the DAG."""
         (self.workspace.dags_dir / f"{dag_id}.py").unlink(missing_ok=True)
         (self.workspace.proxied_state_dir / f"{dag_id}.yaml").unlink(missing_ok=True)
-        services.reserialize_dags(self.workspace)
+        # Airflow's DAG processor deactivates the DAG of a deleted file when it next lists the folder.
         wait_until(
             lambda: dag_id not in self.airflow.dag_ids(),
             what=f"Airflow to drop {dag_id}",

@@ -11,7 +11,6 @@ import re
 import secrets
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -26,8 +25,8 @@ pytestmark = pytest.mark.stage
 
 
 @pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Jupyter server on 127.0.0.1 with the hub-like base path; yields its root URL and stops it after."""
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A Jupyter server on 127.0.0.1 with the hub-like base path: yields its URL and token, then stops."""
     root = tmp_path_factory.mktemp("jupyter")
     port, token = processes.free_port(), secrets.token_hex(16)
     argv = [
@@ -55,14 +54,14 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 return False
 
         wait_until(answers, what="Jupyter server to start", timeout=120, show=False)
-        yield f"{url}|{token}"
+        yield url, token
     finally:
         processes.stop_tree(os.getpgid(proc.pid), owner=owner)
 
 
-def _browser(jupyter: str) -> tuple[requests.Session, str]:
+def _browser(jupyter: tuple[str, str]) -> tuple[requests.Session, str]:
     """A session logged in to Jupyter as a browser is (a cookie from the token link), and the host URL."""
-    url, token = jupyter.split("|")
+    url, token = jupyter
     session = requests.Session()
     assert session.get(f"{url}{PROXY_BASE}lab?token={token}", timeout=30).ok
     return session, url
@@ -77,8 +76,8 @@ def test_links_go_through_the_jupyter_server_to_each_service_port(running: servi
     assert f"[Dagster UI]({links['dagster']})" in shown and f"[Airflow UI]({links['airflow']})" in shown
 
 
-def test_the_proxied_uis_need_the_jupyter_login(running: services.Services, jupyter: str) -> None:
-    url = jupyter.split("|")[0]
+def test_the_proxied_uis_need_the_jupyter_login(running: services.Services, jupyter: tuple[str, str]) -> None:
+    url, _ = jupyter
     for link in running.links().values():
         response = requests.get(f"{url}{link}", allow_redirects=False, timeout=30)
         assert response.status_code in (302, 403), (link, response.status_code)
@@ -86,7 +85,7 @@ def test_the_proxied_uis_need_the_jupyter_login(running: services.Services, jupy
 
 
 def test_the_dagster_ui_its_graphql_and_its_websocket_answer_through_the_proxy(
-    running: services.Services, jupyter: str
+    running: services.Services, jupyter: tuple[str, str]
 ) -> None:
     session, url = _browser(jupyter)
     link = running.links()["dagster"]
@@ -117,14 +116,14 @@ async def _graphql_websocket_ack(session: requests.Session, url: str, path: str)
 
 
 def test_the_airflow_ui_logs_in_through_the_proxy_with_the_workspace_password(
-    running: services.Services, jupyter: str
+    running: services.Services, jupyter: tuple[str, str]
 ) -> None:
     session, url = _browser(jupyter)
     link = running.links()["airflow"]
     home = session.get(f"{url}{link}home", timeout=60)
     assert home.url.startswith(f"{url}{link}login/"), home.url  # Airflow's own login, still under the proxy
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', home.text).group(1)
-    password = Path(running.workspace.secrets_dir / "airflow_password").read_text().strip()
+    password = running.workspace.secret("airflow_password")
     form = {"csrf_token": csrf, "username": services.AIRFLOW_USER, "password": password}
     logged_in = session.post(home.url, data=form, timeout=60)
     assert logged_in.ok and logged_in.url == f"{url}{link}home", logged_in.url

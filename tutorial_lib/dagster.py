@@ -228,10 +228,10 @@ class DagsterClient:
             }
         return found
 
-    def location_ready(self, name: str = LOCATION_NAME) -> bool:
-        """True once the code location has loaded; raise DagsterError if it failed to load."""
+    def location_ready(self, name: str = LOCATION_NAME, *, loaded_after: float = 0.0) -> bool:
+        """True once the code location has loaded (at or after `loaded_after`); raise if it failed to load."""
         entry = self.locations().get(name)
-        if entry is None or entry["status"] != "LOADED":
+        if entry is None or entry["status"] != "LOADED" or entry["updated"] < loaded_after:
             return False
         if entry["error"]:
             raise DagsterError(
@@ -248,18 +248,13 @@ class DagsterClient:
         requested = time.time()
         try:
             result = self.query(RELOAD_MUTATION, {"name": name}, timeout=timeout)["reloadRepositoryLocation"]
+            if result["__typename"] == "PythonError":
+                raise DagsterError(f"Reloading {name!r} failed: {result['message']}")
         except DagsterError as exc:
             if not isinstance(exc.__cause__, requests.Timeout):
                 raise
-            result = {"__typename": "still loading"}
-        if result["__typename"] == "PythonError":
-            raise DagsterError(f"Reloading {name!r} failed: {result['message']}")
-
-        def reloaded() -> bool:
-            return self.location_ready(name) and self.locations()[name]["updated"] >= requested - 1
-
         wait_until(
-            reloaded,
+            lambda: self.location_ready(name, loaded_after=requested - 1),
             what=f"Dagster to load code location {name}",
             timeout=timeout,
             show=show,

@@ -213,7 +213,6 @@ def _spawn_service(
         "port": port,
         "path_prefix": prefix,
         "url": f"http://127.0.0.1:{port}{prefix}",
-        "link": jupyter_proxy.link(port, prefix),
         "started_at": time.time(),
         **extra,
     }
@@ -465,7 +464,7 @@ def status(home: str | Path | None = None) -> dict[str, Any]:
 
 
 def _link(rec: dict[str, Any]) -> str:
-    return rec.get("link") or jupyter_proxy.link(rec["port"], rec.get("path_prefix", ""))
+    return jupyter_proxy.link(rec["port"], rec.get("path_prefix", ""))
 
 
 def ui_links(ws: Workspace) -> dict[str, str]:

@@ -83,17 +83,18 @@ def cmd_reset(args: argparse.Namespace, ws: Workspace) -> int:
     """Rebuild the workspace from scratch, or bring it to the start of one stage; back up edited files."""
     if args.stage:
         return _reset_to_stage(args.stage, ws)
+    if ws.home.exists() and not ws.is_marked:
+        ws.claim()  # refuses, naming the fix, unless the folder is empty: nothing there is the workbench's
     services.down(ws.home)
     backup = None
     if ws.dags_dir.exists():
         backup = ws.home / "backups" / time.strftime("%Y%m%d-%H%M%S") / "dags"
         shutil.copytree(ws.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
-    for child in ws.home.iterdir() if ws.home.exists() else []:
-        if child.name in ("backups", "runs"):
-            continue
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    kept = ws.remove_created()
     Workspace(ws.home).ensure()
     print(f"Workspace {ws.home} reset." + (f" Your DAG folder was backed up to {backup}." if backup else ""))
+    if kept:
+        print(f"Left as they were (not the workbench's): {', '.join(kept)}.")
     return 0
 
 
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ws = Workspace(args.home) if args.home else Workspace()
     try:
+        ws.check_not_a_file()
         return args.func(args, ws)
     except EXPECTED_ERRORS as exc:
         print(f"airlift-tutorial {args.command}: {exc}", file=sys.stderr)

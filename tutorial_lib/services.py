@@ -144,12 +144,14 @@ def _record(ws: Workspace, name: str) -> dict[str, Any] | None:
 
 
 def _save_record(ws: Workspace, name: str, record: dict[str, Any] | None) -> None:
-    services = ws.read_state().get("services", {})
-    if record is None:
-        services.pop(name, None)
-    else:
-        services[name] = record
-    ws.update_state(services=services)
+    def change(state: dict[str, Any]) -> None:
+        services = state.setdefault("services", {})
+        if record is None:
+            services.pop(name, None)
+        else:
+            services[name] = record
+
+    ws.modify_state(change)
 
 
 def _alive(record: dict[str, Any] | None) -> bool:

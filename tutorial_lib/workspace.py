@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_VERSION = 1
 HOME_ENV = "AIRLIFT_TUTORIAL_HOME"
 STAGES = ("peer", "observe", "partitions", "migrate", "decommission")
+MARKER = ".airlift-tutorial-workspace"
+# What the workbench creates at a workspace's top level: the only entries `reset` may delete.
+CREATED = ("airflow", "dagster", "dags", "data", "dbt", "bin", "logs", "secrets", "state.json", "state.lock")
+KEPT_BY_RESET = ("backups", "runs", MARKER)
 
 
 class WorkspaceError(RuntimeError):
@@ -52,10 +59,83 @@ class Workspace:
         """The log file a service writes its stdout and stderr to."""
         return self.logs_dir / f"{service}.log"
 
+    @property
+    def is_marked(self) -> bool:
+        """Whether the workbench made this folder a workspace (its marker, or an older one's state file)."""
+        if (self.home / MARKER).is_file():
+            return True
+        try:
+            return "layout_version" in json.loads((self.home / "state.json").read_text())
+        except (OSError, ValueError, TypeError):
+            return False
+
+    def check_not_a_file(self) -> None:
+        """Refuse a workspace path that names a file."""
+        if self.home.exists() and not self.home.is_dir():
+            raise WorkspaceError(
+                f"The workspace {self.home} is a file, not a folder. Give --home (or ${HOME_ENV}) the path "
+                "of a new or empty folder instead."
+            )
+
+    def claim(self) -> None:
+        """Make the folder a workspace: create it, or take it if empty; refuse anything else, naming the fix.
+
+        The folder's permissions are left as they are: a private (0700) folder stays private.
+        """
+        home = self.home
+        self.check_not_a_file()
+        if not home.exists():
+            try:
+                home.mkdir(parents=True)
+            except OSError as exc:
+                raise WorkspaceError(
+                    f"Cannot create the workspace folder {home}: {exc.strerror or exc}. Choose a folder you "
+                    f"can write to with --home (or ${HOME_ENV}), e.g. ~/airlift-workbench."
+                ) from exc
+        elif not self.is_marked:
+            foreign = sorted(child.name for child in home.iterdir())
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                raise WorkspaceError(
+                    f"{home} already holds files the workbench did not create ({shown}), so it will not "
+                    f"use it as a workspace: `reset` would delete what it made there. Give --home (or "
+                    f"${HOME_ENV}) a new or empty folder instead, e.g. {home / 'airlift-workbench'}."
+                )
+        if not os.access(home, os.W_OK | os.X_OK):
+            raise WorkspaceError(
+                f"The workspace folder {home} is not writable for you. Choose a folder you can write to "
+                f"with --home (or ${HOME_ENV}), e.g. ~/airlift-workbench."
+            )
+        marker = home / MARKER
+        if not marker.exists():
+            marker.write_text(
+                "This folder is an airlift-tutorial workspace. `airlift-tutorial reset` deletes only what\n"
+                f"the workbench created here: {', '.join(CREATED)}.\n"
+            )
+
+    def remove_created(self) -> list[str]:
+        """Delete what the workbench created here (not backups or runs); return what else is left.
+
+        Refuses a folder that is not a workspace, so that a wrong --home never loses anybody's files.
+        """
+        if not self.home.exists():
+            return []
+        if not self.home.is_dir() or not self.is_marked:
+            self.claim()  # raises with the reason and the fix unless the folder is empty
+            return []
+        for name in CREATED:
+            path = self.home / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+        for leftover in self.home.glob(".state.*.tmp"):  # from a writer that died mid-write
+            leftover.unlink()
+        return sorted(c.name for c in self.home.iterdir() if c.name not in (*CREATED, *KEPT_BY_RESET))
+
     def ensure(self) -> Workspace:
         """Create the folder layout, copy the tutorial's DAGs and data in, and check the layout version."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o755)
+        self.claim()
         state = self.read_state()
         version = state.get("layout_version")
         if version is not None and version != LAYOUT_VERSION:
@@ -104,14 +184,29 @@ class Workspace:
                 "with `airlift-tutorial down`, then delete the file; it is rebuilt at the next `up`."
             ) from exc
 
-    def update_state(self, **changes: Any) -> dict[str, Any]:
-        """Merge top-level keys into the state file (atomically) and return the new state."""
-        state = self.read_state()
-        state.update(changes)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-        os.replace(tmp, self.state_file)
+    @contextmanager
+    def state_lock(self) -> Iterator[None]:
+        """Hold the workspace's state lock: writers (kernel, CLI, Dagster's code location) take turns."""
+        with open(self.home / "state.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def modify_state(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read the state, let `change` edit it, write it back atomically, all under the lock; return it."""
+        with self.state_lock():
+            state = self.read_state()
+            change(state)
+            tmp = self.state_file.with_name(f".state.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+            os.replace(tmp, self.state_file)
         return state
+
+    def update_state(self, **changes: Any) -> dict[str, Any]:
+        """Merge top-level keys into the state file (see `modify_state`) and return the new state."""
+        return self.modify_state(lambda state: state.update(changes))
 
     def secret(self, name: str) -> str:
         """A per-workspace secret, generated at first use and stored with mode 0600."""

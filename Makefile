@@ -40,7 +40,8 @@ bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lab: install
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. --ContentsManager.allow_hidden=True \
+		--LabApp.default_url=/lab/tree/notebooks/01_peer.ipynb
 
 down:
 	$(BIN)/airlift-tutorial down

@@ -1,1 +1,1 @@
-"""Dagster definitions of each tutorial stage; `current` serves the one the workspace has selected."""
+"""The Dagster definitions of each tutorial stage, as a learner writes them (no workbench imports)."""

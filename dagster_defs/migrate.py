@@ -5,6 +5,7 @@ from dagster_airlift.core import assets_with_task_mappings, build_defs_from_airf
 from dagster_dbt import get_asset_key_for_model
 
 from customers_pipeline import paths
+from dagster_defs.airflow_instance import airflow_instance
 from dagster_defs.assets import export_csv_asset, load_csv_asset
 from dagster_defs.dbt import build_dbt_assets, dbt_resource
 from dagster_defs.shared import (
@@ -13,14 +14,13 @@ from dagster_defs.shared import (
     DAILY_PARTITIONS,
     RAW_CUSTOMERS_KEY,
     SENSOR_INTERVAL_SECONDS,
-    airflow_instance,
     validate_exported_csv_check,
 )
 
 dbt_models = build_dbt_assets(partitions_def=DAILY_PARTITIONS)
 
 defs = build_defs_from_airflow_instance(
-    airflow_instance=airflow_instance(),
+    airflow_instance=airflow_instance,
     defs=Definitions(
         assets=assets_with_task_mappings(
             dag_id=DAG_ID,

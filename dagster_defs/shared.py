@@ -1,8 +1,4 @@
-"""Pieces every stage shares: the Airflow instance, the DAG id, asset keys, partitions, the CSV check."""
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+"""Pieces the stages share: the DAG id, asset keys, the daily partitions, the check on the exported CSV."""
 
 from dagster import (
     AssetCheckResult,
@@ -15,15 +11,9 @@ from dagster import (
 
 from customers_pipeline import logic, paths
 from customers_pipeline.schedule import START_DATE
-from tutorial_lib.services import AIRFLOW_USER, airflow_when_ready
-from tutorial_lib.workspace import Workspace
-
-if TYPE_CHECKING:
-    from dagster_airlift.core import AirflowInstance
 
 DAG_ID = "rebuild_customers_list"
-INSTANCE_NAME = "airflow"
-DAG_ASSET_KEY = AssetKey([INSTANCE_NAME, "dag", DAG_ID])
+DAG_ASSET_KEY = AssetKey(["airflow", "dag", DAG_ID])  # <instance name>/dag/<dag id>
 # dagster-airlift polls Airflow every 30 s by default; the workbench asks for 1 s so learners wait less.
 SENSOR_INTERVAL_SECONDS = 1
 
@@ -33,21 +23,6 @@ CUSTOMERS_CSV_KEY = AssetKey("customers_csv")
 
 # One partition per day from the DAG's own start date: an Airflow logical date is a partition's start.
 DAILY_PARTITIONS = DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
-
-
-def airflow_instance() -> AirflowInstance:
-    """The workspace's Airflow, reached with the workspace's own generated credentials."""
-    # Imported here, not at the top: the decommissioned stage uses this module without dagster-airlift.
-    from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
-
-    workspace = Workspace(paths.home())
-    record = airflow_when_ready(workspace.home)  # Airflow starts with Dagster: wait until it has the DAGs
-    return AirflowInstance(
-        auth_backend=AirflowBasicAuthBackend(
-            webserver_url=record["url"], username=AIRFLOW_USER, password=workspace.secret("airflow_password")
-        ),
-        name=INSTANCE_NAME,
-    )
 
 
 def validate_exported_csv_check(asset_key: AssetKey) -> AssetChecksDefinition:

@@ -3,23 +3,25 @@
 from .progress import wait_until
 from .workbench import (
     DAG_ID,
+    SCHEDULE_NAME,
     SENSOR_NAME,
     MisalignedRunError,
     Workbench,
     midnight,
     seconds_between,
-    show_definitions,
     up,
+    utc_time,
 )
 
 __all__ = [
     "DAG_ID",
+    "SCHEDULE_NAME",
     "SENSOR_NAME",
     "MisalignedRunError",
     "Workbench",
     "midnight",
     "seconds_between",
-    "show_definitions",
+    "utc_time",
     "up",
     "wait_until",
 ]

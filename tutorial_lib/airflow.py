@@ -40,6 +40,16 @@ class DagRun:
             return None
         return (parse_time(self.end_date) - parse_time(self.start_date)).total_seconds()
 
+    @property
+    def started_at(self) -> float:
+        """The run's start as a unix timestamp (0 if it has not started)."""
+        return parse_time(self.start_date).timestamp() if self.start_date else 0.0
+
+    @property
+    def ended_at(self) -> float:
+        """The run's end as a unix timestamp (0 while it runs)."""
+        return parse_time(self.end_date).timestamp() if self.end_date else 0.0
+
     def task_states(self) -> dict[str, str]:
         """task_id -> state."""
         return {task["task_id"]: task["state"] for task in self.tasks}

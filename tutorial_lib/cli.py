@@ -115,7 +115,7 @@ def _reset_to_stage(stage: str, ws: Workspace) -> int:
 def cmd_run(args: argparse.Namespace, ws: Workspace) -> int:
     """Execute stage notebooks headless and print a line per stage."""
     stages = runner.select_stages([*args.stages, *(args.stage or [])], start=args.start)
-    parameters = runner.parse_parameters(args.parameter or [])
+    parameters = {**runner.DEFAULT_PARAMETERS, **runner.parse_parameters(args.parameter or [])}
     ws.ensure()
     was_running = bool(services.workspace_processes(ws.home))
     try:
@@ -133,6 +133,13 @@ def cmd_run(args: argparse.Namespace, ws: Workspace) -> int:
         cell = f" at cell [{result.failed_cell}]" if result.failed_cell else ""
         print(f"FAILED: stage {result.stage}{cell}: {result.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_tool(args: argparse.Namespace, ws: Workspace) -> int:
+    """Run airflow or dagster with the workspace's environment (its homes, database, ports)."""
+    from . import commands
+
+    return commands.run(ws, args.command, args.args).returncode
 
 
 def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
@@ -178,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--no-services", action="store_true", help="skip starting Airflow and Dagster")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
+    for tool in ("airflow", "dagster"):
+        passthrough = sub.add_parser(
+            tool,
+            help=f"run the `{tool}` command on this workspace, e.g. `airlift-tutorial {tool} --help`",
+            add_help=False,
+        )
+        passthrough.set_defaults(func=cmd_tool)  # its arguments are split off before parsing (see main)
     run = sub.add_parser("run", help="execute stage notebooks headless (papermill)")
     run.add_argument(
         "stages", nargs="*", help=f"stages to run (default: all): {', '.join(runner.stage_notebooks())}"
@@ -192,9 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `[--home DIR] airflow|dagster ARGS...`: ARGS (options too) reach the tool untouched."""
+    index = 0
+    while index < len(argv) and argv[index].startswith("--home"):
+        index += 1 if "=" in argv[index] else 2
+    if index < len(argv) and argv[index] in ("airflow", "dagster"):
+        return argv[: index + 1], argv[index + 1 :]
+    return argv, []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    args = build_parser().parse_args(argv)
+    ours, passed_on = _split_passthrough(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(ours)
+    if args.command in ("airflow", "dagster"):
+        args.args = passed_on
     ws = Workspace(args.home) if args.home else Workspace()
     try:
         ws.check_not_a_file()

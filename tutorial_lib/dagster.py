@@ -572,6 +572,38 @@ class DagsterClient:
             "next_tick": ticks[0]["timestamp"] if ticks else None,
         }
 
+    def set_schedule_running(self, name: str, running: bool = True) -> str:
+        """Start (or stop) a schedule, as its toggle in the UI does; return its new status."""
+        selector = {
+            "repositoryName": "__repository__",
+            "repositoryLocationName": LOCATION_NAME,
+            "scheduleName": name,
+        }
+        if running:
+            mutation, arguments = "startSchedule(scheduleSelector: $selector)", {"selector": selector}
+            signature = "$selector: ScheduleSelector!"
+        else:
+            state = self.query(
+                "query S($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) "
+                "{ ... on Schedule { scheduleState { id } } } }",
+                {"selector": selector},
+            )["scheduleOrError"]
+            mutation, arguments = "stopRunningSchedule(id: $id)", {"id": state["scheduleState"]["id"]}
+            signature = "$id: String!"
+        document = f"""
+        mutation Toggle({signature}) {{
+          result: {mutation} {{
+            __typename
+            ... on ScheduleStateResult {{ scheduleState {{ status }} }}
+            ... on Error {{ message }}
+          }}
+        }}
+        """
+        result = self.query(document, arguments)["result"]
+        if result["__typename"] != "ScheduleStateResult":
+            raise DagsterError(f"Could not switch the schedule {name!r}: {result.get('message', result)}")
+        return result["scheduleState"]["status"]
+
     def cancel_unfinished_runs(self) -> list[str]:
         """Mark every run that has not finished as canceled (e.g. one left by a killed service)."""
         document = """

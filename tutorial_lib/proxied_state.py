@@ -52,6 +52,17 @@ def read(proxied_state_dir: Path, dag_id: str) -> dict[str, bool]:
     return parse(path.read_text(), str(path))
 
 
+def check_tasks(states: Mapping[str, bool], known_tasks: Iterable[str], source: str) -> None:
+    """Refuse task ids the DAG does not have (a typo in a hand-edited file), naming the DAG's tasks."""
+    known = set(known_tasks)
+    unknown = sorted(set(states) - known)
+    if unknown:
+        raise ProxiedStateError(
+            f"{source} names task(s) {', '.join(unknown)}, which the DAG does not have. Its tasks are: "
+            f"{', '.join(sorted(known))}. Fix the `id:` lines and save the file again."
+        )
+
+
 def render(states: Mapping[str, bool], dag_id: str) -> str:
     """The YAML text of a proxied-state file."""
     lines = [f"# Which tasks of {dag_id} run in Dagster (proxied: true) instead of Airflow.", "tasks:"]

@@ -18,6 +18,8 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 KERNEL_NAME = "airlift-tutorial"
 ENGINE_NAME = "airlift-tutorial"
 SLOW_CELL_SECONDS = 10.0
+# A headless run solves the exercises (no learner is there to), which proves each one can be solved.
+DEFAULT_PARAMETERS: dict[str, Any] = {"SOLUTIONS": True}
 ACTIVITY = (
     "dag_runs",
     "dagster_runs",

@@ -132,7 +132,7 @@ def _write_dagster_config(ws: Workspace) -> Path:
     workspace_yaml.write_text(
         "load_from:\n"
         "  - python_module:\n"
-        "      module_name: dagster_defs.current\n"
+        "      module_name: tutorial_lib.code_location\n"
         f"      location_name: {LOCATION_NAME}\n"
         f"      working_directory: {REPO_ROOT}\n"
     )

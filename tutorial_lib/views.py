@@ -121,6 +121,13 @@ def materialization_rows(
     return rows
 
 
+def materializations_table(dagster: DagsterClient, mats: dict[str, Materialization]) -> Any:
+    """`materialization_rows` as a DataFrame, in the order the tasks ended."""
+    import pandas as pd
+
+    return pd.DataFrame(materialization_rows(mats, asset_graph(dagster)))
+
+
 def producing_task(mat: Materialization) -> str | None:
     """The Airflow task a materialization came from, read from its task-log link."""
     match = re.search(r"[?&]task_id=([^&)]+)", str(mat.metadata.get("Task Logs", "")))

@@ -20,6 +20,7 @@ from .workspace import REPO_ROOT, Workspace, WorkspaceError
 DAG_ID = "rebuild_customers_list"
 PROXY_OPERATOR = "PatientProxyToDagsterOperator"
 SENSOR_NAME = "airflow__airflow_dag_status_sensor"
+SCHEDULE_NAME = f"{DAG_ID}_daily"  # the decommissioned stage's schedule
 PARTITIONED_DEFINITIONS = ("partitions", "migrate", "decommission")
 PROXYING_DEFINITIONS = ("migrate",)
 DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
@@ -92,9 +93,41 @@ class Workbench:
         self.clear_dag_runs()
         self.clear_outputs()
         self.use_definitions(definitions or stage)
+        if (definitions or stage) == "decommission":  # the stage's exercise starts the schedule
+            if self.dagster.schedule(SCHEDULE_NAME)["status"] == "RUNNING":
+                self.dagster.set_schedule_running(SCHEDULE_NAME, False)
         self.dagster.delete_runs()
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)
+
+    @property
+    def proxied_state_file(self) -> Path:
+        """The workspace's proxied-state YAML of the tutorial's DAG: the file Airflow reads, yours to edit."""
+        return self.workspace.proxied_state_dir / f"{DAG_ID}.yaml"
+
+    def wait_for_proxied_state(self, dag_id: str = DAG_ID) -> dict[str, bool]:
+        """Check the proxied-state YAML as it is now (edited by hand or by `set_proxied`) and wait until
+        Airflow serves the operators it implies; return the state."""
+        self._require_dag(dag_id)
+        path = self.workspace.proxied_state_dir / f"{dag_id}.yaml"
+        states = proxied_state.read(self.workspace.proxied_state_dir, dag_id)
+        proxied_state.check_tasks(
+            states, self.airflow.tasks(dag_id), str(path.relative_to(self.workspace.home))
+        )
+        self._wait_for_airflow_to_parse(dag_id, since=path.stat().st_mtime, states=states)
+        return states
+
+    def cli(self, tool: str, *args: str, check: bool = True) -> int:
+        """Run `airlift-tutorial <tool> <args>` (airflow or dagster on this workspace); show the command and
+        its output; raise if it fails and `check` is set."""
+        from . import commands
+
+        print(f"$ {commands.shown(tool, args)}", flush=True)
+        done = commands.run(self.workspace, tool, args, capture_output=True, text=True)
+        print((done.stdout + done.stderr).strip()[-3000:])
+        if check and done.returncode != 0:
+            raise WorkspaceError(f"`{commands.shown(tool, args)}` failed with exit code {done.returncode}.")
+        return done.returncode
 
     def proxied(self, dag_id: str = DAG_ID) -> dict[str, bool]:
         """task_id -> whether it is proxied to Dagster, from the workspace's proxied-state file."""
@@ -193,6 +226,18 @@ class Workbench:
                 self.airflow.delete_run(dag_id, run["dag_run_id"])
                 deleted.append(run["dag_run_id"])
         return deleted
+
+    def wait_for_sensor_failure(self, *, timeout: float = 120) -> str:
+        """Wait for a failed tick of the airlift sensor; return the first line of its error."""
+        failed = wait_until(
+            lambda: next(
+                (t for t in self.dagster.sensor_ticks(SENSOR_NAME) if t["status"] == "FAILURE"), None
+            ),
+            what="the airlift sensor to fail a tick",
+            timeout=timeout,
+            show=self.show,
+        )
+        return (failed.get("error") or "").strip().splitlines()[0]
 
     @property
     def partitioned(self) -> bool:
@@ -321,6 +366,11 @@ def up(home: str | Path | None = None, *, show: bool = True, **ports: int | None
     return Workbench(workspace=running.workspace, airflow=running.airflow, dagster=running.dagster, show=show)
 
 
+def utc_time(timestamp: float) -> str:
+    """A unix timestamp as a readable UTC time, to the minute."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def seconds_between(earlier: str | float, later: str | float) -> float:
     """Seconds from one moment to another, each an Airflow ISO time or a unix timestamp."""
 
@@ -328,12 +378,3 @@ def seconds_between(earlier: str | float, later: str | float) -> float:
         return parse_time(value).timestamp() if isinstance(value, str) else float(value)
 
     return as_unix(later) - as_unix(earlier)
-
-
-def show_definitions(name: str) -> object:
-    """The source of a stage's Dagster definitions module, highlighted, for display in a notebook."""
-    from IPython.display import Code
-
-    if name not in DEFINITIONS:
-        raise WorkspaceError(f"Unknown definitions {name!r}; choose one of: {', '.join(DEFINITIONS)}.")
-    return Code(filename=str(REPO_ROOT / "dagster_defs" / f"{name}.py"), language="python")

@@ -13,7 +13,7 @@ for _name in (
     "dbt.config.runtime",
     "dbt.adapters.duckdb",
     "duckdb",
-    "dagster_defs.current",
+    "tutorial_lib.code_location",
 ):
     try:
         importlib.import_module(_name)

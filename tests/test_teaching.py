@@ -1,0 +1,181 @@
+"""What a learner reads and writes: definitions free of workbench code, verdicts instead of asserts,
+exercises, code shown in full or as diffs, and committed outputs that hold nothing machine-specific."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from tutorial_lib import notebook_outputs, proofs, runner, show
+from tutorial_lib.verdict import Check, ProofFailed, Verdict, prove
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = list(runner.stage_notebooks().values())
+
+
+def _code_cells(path: Path) -> list[nbformat.NotebookNode]:
+    return [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+
+
+def _tags(cell: nbformat.NotebookNode) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+# ---- the learner's code
+
+
+@pytest.mark.parametrize("module", sorted((REPO / "dagster_defs").glob("*.py")), ids=lambda p: p.name)
+def test_definitions_import_nothing_from_the_workbench(module: Path) -> None:
+    imported = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert "tutorial_lib" not in imported
+
+
+def test_the_airflow_instance_without_its_environment_names_the_missing_setting() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import dagster_defs.airflow_instance"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "Set AIRFLOW_WEBSERVER_URL where Dagster's code location runs" in done.stderr
+
+
+def test_the_airflow_instance_reads_address_and_login_from_the_environment() -> None:
+    env = {
+        **os.environ,
+        "AIRFLOW_WEBSERVER_URL": "http://127.0.0.1:1/",
+        "AIRFLOW_USERNAME": "someone",
+        "AIRFLOW_PASSWORD": "not-a-secret",
+    }
+    script = (
+        "from dagster_defs.airflow_instance import airflow_instance as a; "
+        "print(a.name, a.auth_backend.get_webserver_url(), a.auth_backend.username)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["airflow", "http://127.0.0.1:1/", "someone"], done.stderr[-2000:]
+
+
+def test_each_stage_is_shown_as_the_diff_from_the_previous_one() -> None:
+    diff = repr(show.changes("observe", "partitions"))
+    assert diff.startswith("--- dagster_defs/observe.py\n+++ dagster_defs/partitions.py")
+    assert re.search(r"^\+ +partitions_def=DAILY_PARTITIONS,$", diff, re.M)
+    assert show.changes("observe", "partitions")._repr_markdown_().startswith("```diff\n")
+
+
+def test_an_excerpt_shows_exactly_the_named_definitions() -> None:
+    text = repr(show.excerpt("assets", "load_csv_asset"))
+    assert "def load_csv_asset(" in text and "@multi_asset" in text
+    assert "def export_csv_asset(" not in text
+
+
+def test_the_dag_tail_and_the_yaml_show_what_airflow_reads(tmp_path: Path) -> None:
+    from tutorial_lib.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    tail = repr(show.dag_tail(ws))
+    assert "proxying_to_dagster(" in tail and "load_proxied_state_from_yaml(" in tail
+    yaml_text = repr(show.proxied_state(ws))
+    assert yaml_text.count("proxied: false") == 3 and str(tmp_path) not in yaml_text
+
+
+# ---- verdicts
+
+
+def test_a_verdict_shows_each_check_and_what_a_failure_expected() -> None:
+    verdict = Verdict("Example", (Check("assets", 10, 10), Check("materialized", 9, 8)))
+    text = repr(verdict)
+    assert text.splitlines()[0] == "Example: FAILED"
+    assert "ok   assets" in text and "FAIL materialized" in text and "(expected 9)" in text
+    assert "✘" in verdict._repr_html_() and "✔" in verdict._repr_html_()
+
+
+def test_a_failing_check_fails_the_cell_naming_what_was_found_and_expected(capsys) -> None:
+    with pytest.raises(ProofFailed, match=r"Example: materialized: found 8, expected 9"):
+        prove("Example", [Check("assets", 10, 10), Check("materialized", 9, 8)])
+    assert "FAIL materialized" in capsys.readouterr().out
+
+
+def test_an_unsolved_exercise_shows_a_hint_instead_of_failing(capsys) -> None:
+    prove("Exercise", [Check("done", True, False)], required=False, hint="Do the thing.")
+    assert "Not solved yet. Do the thing." in capsys.readouterr().out
+
+
+def test_the_peer_exercise_is_not_solved_until_a_new_run_exists(capsys) -> None:
+    stub = SimpleNamespace(airflow=SimpleNamespace(dag_runs=lambda dag_id: [{"dag_run_id": "a"}]), show=False)
+    proofs.exercise_new_run_observed(stub, runs_before=1, required=False)
+    assert "Not solved yet" in capsys.readouterr().out
+    with pytest.raises(ProofFailed, match="new DAG runs since the exercise started: found 0, expected 1"):
+        proofs.exercise_new_run_observed(stub, runs_before=1, required=True)
+
+
+# ---- the notebooks as documents
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_proof_cells_are_verdicts_not_assert_walls(notebook: Path) -> None:
+    cells = _code_cells(notebook)
+    assert not [c.source for c in cells if re.search(r"^\s*assert\b", c.source, re.M)]
+    assert not [c.source for c in cells if "NBVAL_" in c.source], "nbval markers are cell tags now"
+    checked = [c for c in cells if notebook_outputs.checked(c)]
+    assert len(checked) >= 3
+    for cell in checked:  # each proof cell is calls of proofs.*, after at most one statement of set-up
+        body = ast.parse(cell.source).body
+        proof_calls = [n for n in body if ast.unparse(n).startswith("proofs.")]
+        assert proof_calls and body[len(body) - len(proof_calls) :] == proof_calls, cell.source
+        assert len(body) - len(proof_calls) <= 1, cell.source
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_stage_has_an_exercise_with_a_self_check_and_a_solution(notebook: Path) -> None:
+    cells = _code_cells(notebook)
+    parameters = next(c for c in cells if "parameters" in _tags(c))
+    assert "SOLUTIONS = False" in parameters.source
+    exercise = [c for c in cells if "exercise" in _tags(c)]
+    assert any("if SOLUTIONS:" in c.source for c in exercise)
+    assert any(notebook_outputs.checked(c) and "required=SOLUTIONS" in c.source for c in exercise)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_stage_ends_with_a_recap_and_how_to_apply_it(notebook: Path) -> None:
+    text = "\n".join(
+        c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"
+    )
+    assert "## Recap" in text or "## The migration is done" in text
+    assert "## Apply it to your own project" in text
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_are_kept_for_reading_and_hold_nothing_machine_specific(notebook: Path) -> None:
+    cells = _code_cells(notebook)
+    kept = [c for c in cells if notebook_outputs.kept(c)]
+    assert kept and all(c.outputs for c in kept), "refresh the notebook: tools/refresh_notebook_outputs.py"
+    assert not [c.source for c in cells if c.outputs and not notebook_outputs.kept(c)]
+    stored = nbformat.writes(
+        nbformat.from_dict({"cells": kept, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    for pattern in (r"127\.0\.0\.1:\d+", r'"/(tmp|root|home|work)/', r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d"):
+        assert not re.search(pattern, stored), pattern
+    assert "Traceback" not in stored and '"output_type": "error"' not in stored
+
+
+def test_a_headless_run_solves_the_exercises() -> None:
+    assert runner.DEFAULT_PARAMETERS == {"SOLUTIONS": True}

@@ -1,0 +1,45 @@
+"""Upstream's commands (`airflow dags backfill`, `airflow db clean`, `dagster asset wipe`, ...) run against a
+workspace: the same programs, with the environment the workspace's services run in."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+
+from . import services
+from .workspace import REPO_ROOT, Workspace
+
+TOOLS = ("airflow", "dagster")
+
+
+def environment(ws: Workspace, tool: str) -> dict[str, str]:
+    """The environment `tool` needs to act on this workspace (its Airflow home and database, Dagster home)."""
+    if tool == "airflow":
+        airflow = services._record(ws, "airflow") or {}
+        dagster = services._record(ws, "dagster") or {}
+        return services.airflow_env(
+            ws,
+            port=airflow.get("port", 0),
+            dagster_url=dagster.get("url", ""),
+            path_prefix=airflow.get("path_prefix", ""),
+        )
+    if tool == "dagster":
+        dagster = services._record(ws, "dagster") or {}
+        return services.dagster_env(ws, dagster.get("path_prefix", ""))
+    raise ValueError(f"Unknown tool {tool!r}; choose one of: {', '.join(TOOLS)}.")
+
+
+def run(ws: Workspace, tool: str, args: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess:
+    """Run `tool args...` on the workspace (the venv's own program) and return the finished process."""
+    ws.ensure()
+    env = environment(ws, tool)
+    # Dagster's commands find the workspace's workspace.yaml (its code location) in their working folder.
+    cwd = ws.dagster_home if tool == "dagster" else REPO_ROOT
+    return subprocess.run(
+        [str(services.BIN / tool), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, **kwargs
+    )
+
+
+def shown(tool: str, args: Sequence[str]) -> str:
+    """The command as a learner types it in a terminal."""
+    return " ".join(["airlift-tutorial", tool, *args])

@@ -1,0 +1,128 @@
+"""Compare an executed notebook's outputs with the committed ones, as `pytest --nbval-lax` would, without
+executing it again: the cells nbval checks (marker or tag), the same sanitizer, the same output keys."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbval.plugin import coalesce_streams, find_comment_markers, find_metadata_tags, get_sanitize_patterns
+
+SANITIZER = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
+# nbval's own list of output keys it never compares (random widget ids, images, counters).
+SKIPPED_KEYS = frozenset(
+    {
+        "metadata",
+        "traceback",
+        "prompt_number",
+        "output_type",
+        "name",
+        "execution_count",
+        "application/vnd.jupyter.widget-view+json",
+        "image/png",
+        "image/jpeg",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One checked cell whose executed output differs from the committed one."""
+
+    cell: int  # the code cell's number in the committed notebook, from 1
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        first = self.source.strip().splitlines()[0] if self.source.strip() else ""
+        return f"code cell {self.cell} ({first[:70]}): {self.problem}"
+
+
+def checked(cell: nbformat.NotebookNode, *, lax: bool = True) -> bool:
+    """Whether nbval compares this code cell's outputs (lax mode: only cells marked to be checked)."""
+    options = {"check": not lax, "skip": False}
+    options.update(dict(find_comment_markers(cell.source)))
+    options.update(dict(find_metadata_tags(cell.get("metadata", {}))))
+    return bool(options["check"]) and not options["skip"]
+
+
+KEEP_TAG = "keep-output"
+
+
+def kept(cell: nbformat.NotebookNode) -> bool:
+    """Whether the committed notebook stores this cell's outputs: checked by nbval, or kept for reading."""
+    return checked(cell) or KEEP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def sanitizer(path: Path = SANITIZER) -> list[tuple[str, str]]:
+    """The (regex, replacement) pairs of an nbval sanitizer file."""
+    return get_sanitize_patterns(path.read_text())
+
+
+def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
+    """Output values by key (stream name or MIME type), sanitized, in order: nbval's comparison form."""
+    flat: dict[str, list] = defaultdict(list)
+
+    def clean(value: object) -> object:
+        if isinstance(value, list):
+            value = "".join(value)
+        if isinstance(value, str):
+            for regex, replace in patterns:
+                value = re.sub(regex, replace, value)
+        return value
+
+    for output in coalesce_streams([copy.deepcopy(out) for out in outputs]):
+        if output.output_type == "stream":
+            flat[output.name].append(clean(output.text))
+            continue
+        for key, value in output.items():
+            if key in SKIPPED_KEYS:
+                continue
+            if key == "data":
+                for mime, data in value.items():
+                    if mime not in SKIPPED_KEYS:
+                        flat[mime].append(clean(data))
+            else:
+                flat[key].append(clean(value))
+    return flat
+
+
+def compare(committed: Path, executed: Path, patterns: list[tuple[str, str]] | None = None) -> list[Mismatch]:
+    """Every checked cell of `committed` whose outputs in `executed` differ after sanitizing."""
+    patterns = sanitizer() if patterns is None else patterns
+    reference = nbformat.read(committed, as_version=4)
+    ran = {cell.get("id"): cell for cell in nbformat.read(executed, as_version=4).cells}
+    mismatches = []
+    code_cells = [cell for cell in reference.cells if cell.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):
+        if not checked(cell):
+            continue
+        found = ran.get(cell.get("id"))
+        if found is None:
+            mismatches.append(Mismatch(number, cell.source, "not in the executed notebook"))
+            continue
+        problem = _difference(_flatten(cell.outputs, patterns), _flatten(found.outputs, patterns))
+        if problem:
+            mismatches.append(Mismatch(number, cell.source, problem))
+    return mismatches
+
+
+def _difference(expected: dict[str, list], got: dict[str, list]) -> str | None:
+    """What differs between two flattened outputs, as a short unified diff; None when they match."""
+    if set(expected) != set(got):
+        return f"output kinds differ: committed {sorted(expected)}, executed {sorted(got)}"
+    for key in expected:
+        if len(expected[key]) != len(got[key]):
+            return f"{len(expected[key])} {key} output(s) committed, {len(got[key])} executed"
+        for want, have in zip(expected[key], got[key], strict=True):
+            if want != have:
+                diff = difflib.unified_diff(
+                    str(want).splitlines(), str(have).splitlines(), "committed", "executed", lineterm="", n=1
+                )
+                return f"{key} differs:\n" + "\n".join(list(diff)[:40])
+    return None

@@ -1,0 +1,98 @@
+"""What the notebooks show of the code a learner writes: definitions modules, what changed between stages, the
+DAG file and the proxied-state YAML. Paths are shown relative, so stored outputs hold no machine paths."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from pathlib import Path
+
+from .workspace import REPO_ROOT, Workspace, WorkspaceError
+
+DEFINITIONS_DIR = REPO_ROOT / "dagster_defs"
+DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
+SHARED_MODULES = ("airflow_instance", "shared", "dbt", "assets")
+DAG_FILE = "rebuild_customers_list.py"
+PROXIED_STATE_FILE = "proxied_state/rebuild_customers_list.yaml"
+
+
+def _module(name: str) -> Path:
+    if name not in (*DEFINITIONS, *SHARED_MODULES):
+        choices = ", ".join((*DEFINITIONS, *SHARED_MODULES))
+        raise WorkspaceError(f"Unknown definitions module {name!r}; choose one of: {choices}.")
+    return DEFINITIONS_DIR / f"{name}.py"
+
+
+class Source:
+    """Code shown in a notebook: a fenced Markdown block (highlighted in JupyterLab and on GitHub), and the
+    plain text that nbval compares."""
+
+    def __init__(self, text: str, language: str = "python") -> None:
+        self.text, self.language = text.rstrip("\n"), language
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        fence = "````" if "```" in self.text else "```"
+        return f"{fence}{self.language}\n{self.text}\n{fence}"
+
+
+def code(text: str, language: str = "python") -> Source:
+    """Code to show in a notebook."""
+    return Source(text, language)
+
+
+def definitions(name: str) -> Source:
+    """A `dagster_defs` module, in full."""
+    return code(_module(name).read_text())
+
+
+def excerpt(name: str, *symbols: str) -> Source:
+    """Only the named top-level functions, classes or assignments of a `dagster_defs` module."""
+    text = _module(name).read_text()
+    lines = text.splitlines()
+    parts = []
+    for node in ast.parse(text).body:
+        names = {getattr(node, "name", None)} | {
+            target.id for target in getattr(node, "targets", []) if isinstance(target, ast.Name)
+        }
+        if names & set(symbols):
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            parts.append("\n".join(lines[start - 1 : node.end_lineno]))
+    if not parts:
+        raise WorkspaceError(f"dagster_defs/{name}.py defines none of {', '.join(symbols)}.")
+    return code(f"# dagster_defs/{name}.py (excerpt)\n" + "\n\n\n".join(parts))
+
+
+def source(relative: str, language: str = "python") -> Source:
+    """A file of the repository (the committed DAG, the dbt project, ...), in full."""
+    return code(f"# {relative}\n" + (REPO_ROOT / relative).read_text(), language=language)
+
+
+def changes(before: str, after: str) -> Source:
+    """What changed from one `dagster_defs` module to the next, as a unified diff."""
+    old, new = _module(before), _module(after)
+    diff = difflib.unified_diff(
+        old.read_text().splitlines(),
+        new.read_text().splitlines(),
+        f"dagster_defs/{old.name}",
+        f"dagster_defs/{new.name}",
+        lineterm="",
+        n=2,
+    )
+    return code("\n".join(diff), language="diff")
+
+
+def dag_tail(workspace: Workspace, lines: int = 6) -> Source:
+    """The end of the workspace's DAG file: where `proxying_to_dagster` reads the proxied state."""
+    text = (workspace.dags_dir / DAG_FILE).read_text().rstrip().splitlines()
+    return code("# ... (the DAG and its tasks above)\n" + "\n".join(text[-lines:]))
+
+
+def proxied_state(workspace: Workspace) -> Source:
+    """The workspace's proxied-state YAML, as Airflow reads it."""
+    path = workspace.dags_dir / PROXIED_STATE_FILE
+    if not path.exists():
+        return code(f"# {PROXIED_STATE_FILE}: no such file (the DAG was removed)", language="yaml")
+    return code(f"# dags/{PROXIED_STATE_FILE}\n" + path.read_text(), language="yaml")

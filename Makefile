@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
-.PHONY: install tutorial test unit lint bench lab down status clean
+.PHONY: install browser tutorial test unit lint bench lab down status clean
 
 install: $(KERNEL)
 
@@ -21,6 +21,12 @@ $(BIN)/python: uv.lock pyproject.toml | $(UV)
 
 $(KERNEL): $(BIN)/python
 	$(BIN)/python -m ipykernel install --sys-prefix --name airlift-tutorial --display-name airlift-tutorial >/dev/null
+
+# The browser tests drive Debian's Chromium with Playwright (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null; } || \
+		echo "Could not install chromium: the browser tests skip (they fail under CI=true)." >&2
 
 tutorial: install
 	$(BIN)/airlift-tutorial run $(STAGES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +110,11 @@ class PatientProxyToDagsterOperator(DefaultProxyTaskToDagsterOperator):
     def get_dagster_session(self, context: Any) -> requests.Session:
         """A session whose calls wait up to 60 s for Dagster."""
         return _PatientSession(min_timeout=60)
+
+    def launch_dagster_run(
+        self, context: Any, session: requests.Session, dagster_url: str, execution_params: Mapping[str, Any]
+    ) -> str:
+        """Launch the task's Dagster run, and write in the task's log which run it is and where to see it."""
+        run_id = super().launch_dagster_run(context, session, dagster_url, execution_params)
+        self.log.info("Launched Dagster run %s: %s/runs/%s", run_id, dagster_url.rstrip("/"), run_id)
+        return run_id

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
+import requests
 
-from tutorial_lib import jupyter_proxy, services
+from tutorial_lib import jupyter_proxy, processes, services
+from tutorial_lib.progress import wait_until
+
+REPO = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
@@ -35,3 +42,49 @@ def running(stage_home: Path) -> services.Services:
     """The test workspace with Airflow and Dagster up: started at first use, reused (or restarted if a
     stage stopped one, as decommission stops Airflow) after."""
     return services.up(stage_home, show=False)
+
+
+@pytest.fixture(scope="session")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A Jupyter server (JupyterLab, jupyter-server-proxy) on 127.0.0.1 with the hub-like base path, serving
+    the repository: yields its URL and token, then stops it and every kernel it started."""
+    root = tmp_path_factory.mktemp("jupyter")
+    settings = tmp_path_factory.mktemp("lab-settings")
+    # Render every cell of a notebook (JupyterLab's default draws only those in view).
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    port, token = processes.free_port(), secrets.token_hex(16)
+    argv = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "server",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--ServerApp.base_url={PROXY_BASE}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={REPO}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={root}",
+        "--ServerApp.open_browser=False",
+        "--allow-root",
+    ]
+    owner = f"{root}::jupyter"
+    proc = processes.spawn(argv, env=dict(os.environ), log_file=root / "jupyter.log", cwd=root, owner=owner)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def answers() -> bool:
+            try:
+                return requests.get(f"{url}{PROXY_BASE}api/status?token={token}", timeout=5).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, what="Jupyter server to start", timeout=120, show=False)
+        yield url, token
+    finally:
+        with suppress(requests.RequestException):
+            for kernel in requests.get(f"{url}{PROXY_BASE}api/kernels?token={token}", timeout=10).json():
+                requests.delete(f"{url}{PROXY_BASE}api/kernels/{kernel['id']}?token={token}", timeout=30)
+        processes.stop_tree(os.getpgid(proc.pid), owner=owner)

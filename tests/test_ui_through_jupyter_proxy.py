@@ -6,57 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import secrets
-import sys
-from collections.abc import Iterator
 
 import pytest
 import requests
 from conftest import PROXY_BASE
 
 import tutorial_lib
-from tutorial_lib import processes, services
+from tutorial_lib import services
 from tutorial_lib.dagster import LOCATION_NAME
-from tutorial_lib.progress import wait_until
 
 pytestmark = pytest.mark.stage
-
-
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A Jupyter server on 127.0.0.1 with the hub-like base path: yields its URL and token, then stops."""
-    root = tmp_path_factory.mktemp("jupyter")
-    port, token = processes.free_port(), secrets.token_hex(16)
-    argv = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "server",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        f"--ServerApp.base_url={PROXY_BASE}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.open_browser=False",
-        "--allow-root",
-    ]
-    owner = f"{root}::jupyter"
-    proc = processes.spawn(argv, env=dict(os.environ), log_file=root / "jupyter.log", cwd=root, owner=owner)
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def answers() -> bool:
-            try:
-                return requests.get(f"{url}{PROXY_BASE}api/status?token={token}", timeout=5).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, what="Jupyter server to start", timeout=120, show=False)
-        yield url, token
-    finally:
-        processes.stop_tree(os.getpgid(proc.pid), owner=owner)
 
 
 def _browser(jupyter: tuple[str, str]) -> tuple[requests.Session, str]:

@@ -355,6 +355,9 @@ def up(
 
     if start_dagster:
         dagster_rec = _wait_ready(ws, "dagster", dagster_rec, dagster_ready, timeout, show)
+        # Dagster's UI greets every new instance with a "Join the Dagster community" dialog over each page;
+        # the instance records it as seen, the same as the dialog's own dismiss button does.
+        DagsterClient(dagster_rec["url"]).query("mutation { setNuxSeen }")
     elif not dagster_ready(ws, dagster_rec):
         raise ServiceError(
             f"Dagster runs at {dagster_rec['url']} but does not answer. Run "

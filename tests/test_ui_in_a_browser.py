@@ -1,0 +1,185 @@
+"""What a learner looks at, in a real browser (Debian's Chromium driven by Playwright): the committed
+notebooks as JupyterLab renders them, and every UI page the notebooks point to, opened through
+jupyter-server-proxy behind Jupyter's login. Screenshots of every page are kept in the session's temporary
+folder, under `screenshots/`."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PROXY_BASE
+
+import tutorial_lib
+from tutorial_lib import proofs, runner, services, ui
+
+pytestmark = pytest.mark.stage
+CHROMIUM = Path(os.environ.get("AIRLIFT_TUTORIAL_CHROMIUM", "/usr/bin/chromium"))
+DAY = "2026-04-01"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium through Playwright; missing, it fails the suite in CI and skips it elsewhere, saying how."""
+    if not CHROMIUM.exists():
+        message = (
+            f"No Chromium at {CHROMIUM}: `apt-get install chromium` (Debian/Ubuntu), or set "
+            "AIRLIFT_TUTORIAL_CHROMIUM to a Chromium binary. Playwright's own browser download is not used."
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, jupyter: tuple[str, str]) -> Iterator[Any]:
+    """A browser tab logged in to Jupyter (the token link sets its cookie), as a learner on a hub."""
+    url, token = jupyter
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.goto(f"{url}{PROXY_BASE}lab?token={token}")
+    tab.wait_for_selector(".jp-LabShell", timeout=120_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def _shows(tab: Any, texts: list[str], shot: Path, timeout: float = 90) -> list[str]:
+    """Wait until the page shows each of `texts` (shadow DOM included, as in Airflow's React views);
+    screenshot; return those it never showed."""
+    deadline = time.monotonic() + timeout
+    missing = []
+    for text in texts:
+        try:
+            left = max(deadline - time.monotonic(), 1)
+            tab.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=left * 1000)
+        except Exception:  # Playwright's timeout: reported below
+            missing.append(text)
+    tab.screenshot(path=str(shot), full_page=False)
+    if missing:  # shown by pytest when the test fails
+        print(f"--- {shot.name}: the page's text ---\n{tab.evaluate('() => document.body.innerText')[:4000]}")
+    return missing
+
+
+@pytest.mark.parametrize("stage", list(runner.stage_notebooks()))
+def test_jupyterlab_renders_each_committed_notebook_without_error_output(
+    page: Any, jupyter: tuple[str, str], shots: Path, stage: str
+) -> None:
+    url, _ = jupyter
+    name = runner.stage_notebooks()[stage].name
+    page.goto(f"{url}{PROXY_BASE}lab/tree/notebooks/{name}?reset")  # ?reset: no tabs restored from before
+    page.wait_for_selector(f".lm-TabBar-tab.lm-mod-current:has-text('{name}')", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    missing = _shows(page, ["Apply it to your own project", ": passed"], shots / f"notebook-{stage}.png")
+    assert missing == [], f"{name} does not show {missing}; see {shots}"
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    shown = page.evaluate("() => document.body.innerText")
+    assert "Traceback" not in shown and ": FAILED" not in shown
+    if stage in ("peer", "observe"):  # a mermaid diagram: the DAG (peer), the lineage (observe)
+        page.wait_for_selector(".jp-RenderedMermaid img[src^='data:image/svg+xml']", timeout=60_000)
+
+
+@pytest.fixture(scope="module")
+def migrated(stage_home: Path) -> Iterator[tuple[tutorial_lib.Workbench, Any, str]]:
+    """The stage workspace in the migrate stage after one run with `build_dbt_models` proxied: the workbench,
+    the Airflow run, and the Dagster run the proxied task launched. Left at the peer stage's start after."""
+    wb = tutorial_lib.up(stage_home, show=False)
+    wb.start_stage("migrate")
+    wb.set_proxied({"build_dbt_models": True})
+    run = wb.backfill(DAY)
+    wb.dagster.wait_for_materializations(list(proofs.TASK_ASSETS), after=run.started_at, partitions=[DAY])
+    tags = {
+        "dagster-airlift/airflow-dag-run-id": run.run_id,
+        "dagster-airlift/airflow-task-id": "build_dbt_models",
+    }
+    try:
+        yield wb, run, wb.dagster.runs(tags=tags)[0]["runId"]
+    finally:
+        wb.start_stage("peer")
+
+
+def _log_in_to_airflow(tab: Any, url: str, link: str, workspace: Any) -> None:
+    """Airflow's own login form, as a learner fills it in."""
+    tab.goto(f"{url}{link}login/")
+    tab.fill("input[name=username]", services.AIRFLOW_USER)
+    tab.fill("input[name=password]", workspace.secret("airflow_password"))
+    tab.click("input[type=submit], button[type=submit]")
+    tab.wait_for_load_state()
+
+
+def _visit(tab: Any, url: str, pages: dict[str, tuple[str, list[str]]], shots: Path) -> dict[str, list[str]]:
+    """Open each page through the Jupyter server; return, per page, the promised texts it does not show."""
+    problems = {}
+    for name, (link, texts) in pages.items():
+        assert link.startswith(PROXY_BASE), link  # through the learner's own Jupyter server
+        tab.goto(f"{url}{link}")
+        missing = _shows(tab, texts, shots / f"ui-{name.replace(' ', '-')}.png")
+        if missing:
+            problems[name] = missing
+    return problems
+
+
+def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(
+    page: Any, jupyter: tuple[str, str], migrated: tuple, shots: Path
+) -> None:
+    url, _ = jupyter
+    wb, run, dbt_run = migrated
+    ws = wb.workspace
+    _log_in_to_airflow(page, url, services.ui_links(ws)["airflow"], ws)
+    problems = _visit(
+        page,
+        url,
+        {
+            "asset graph": (
+                ui.asset_graph(ws),
+                ["raw_customers", "stg_orders", "customers_csv", tutorial_lib.DAG_ID],
+            ),
+            "partitions": (
+                ui.asset_partitions(ws, "customers_csv"),
+                ["Partitions", "Materialized (1)", "2026-01-01"],
+            ),
+            "DAG list": (ui.dag_list(ws), [tutorial_lib.DAG_ID, "1 Task Marked as Proxied to Dagster"]),
+            "proxied task log": (
+                ui.task_log(ws, tutorial_lib.DAG_ID, run.run_id, "build_dbt_models"),
+                ["Launched Dagster run", dbt_run],
+            ),
+            "Dagster run": (ui.dagster_run(ws, dbt_run), [dbt_run[:8], "jaffle_shop_dbt_assets"]),
+        },
+        shots,
+    )
+    # The workbench marks Dagster's first-visit dialog as seen when Dagster starts (`setNuxSeen`).
+    assert page.get_by_text("Join the Dagster community").count() == 0
+    wb.use_definitions("decommission")
+    problems |= _visit(
+        page,
+        url,
+        {
+            "schedule": (
+                ui.schedule(ws, tutorial_lib.SCHEDULE_NAME),
+                [tutorial_lib.SCHEDULE_NAME, "0 0 * * *"],
+            ),
+            "checks": (ui.asset_checks(ws, "customers_csv"), ["validate_exported_csv"]),
+        },
+        shots,
+    )
+    assert problems == {}, f"pages missing what the notebooks promise: {problems}; screenshots in {shots}"

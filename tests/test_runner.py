@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,13 @@ def test_doctor_passes_for_one_learner_without_services(capsys) -> None:
         "ui links",
     ]
     assert doctor.report(checks)["passed"], [check.line() for check in checks if not check.passed]
+
+
+def test_the_notebook_kernel_is_registered_when_jupyter_has_none(tmp_path: Path) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    manager = KernelSpecManager(kernel_dirs=[str(tmp_path / "share" / "jupyter" / "kernels")])
+    assert runner.ensure_kernel(prefix=str(tmp_path), manager=manager) is True
+    spec = manager.get_kernel_spec(runner.KERNEL_NAME)
+    assert spec.argv[0] == sys.executable and spec.display_name == runner.KERNEL_NAME
+    assert runner.ensure_kernel(prefix=str(tmp_path), manager=manager) is False

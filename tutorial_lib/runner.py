@@ -126,6 +126,21 @@ class CellTracker:
 _TRACKER: CellTracker | None = None
 
 
+def ensure_kernel(prefix: str = sys.prefix, manager: Any = None) -> bool:
+    """Register the notebooks' Jupyter kernel (this Python) in `prefix` when Jupyter has none by that name,
+    so that `uv run airlift-tutorial run` works without `make install`; return whether it registered one."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        (manager or KernelSpecManager()).get_kernel_spec(KERNEL_NAME)
+        return False
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL_NAME, display_name=KERNEL_NAME, prefix=prefix)
+        return True
+
+
 def _register_engine() -> None:
     """A papermill engine that tells the current `CellTracker` when each cell starts."""
     from papermill.engines import NBClientEngine, papermill_engines
@@ -176,6 +191,7 @@ def run_stage(
 
     global _TRACKER
     _register_engine()
+    ensure_kernel()
     out = out or sys.stdout
     source = stage_notebooks()[stage]
     output = run_dir / source.name

@@ -128,6 +128,7 @@ def test_doctor_passes_for_one_learner_without_services(capsys) -> None:
         "python",
         "packages",
         "jupyter kernel",
+        "speed tunings",
         "memory",
         "disk",
         "cpu",

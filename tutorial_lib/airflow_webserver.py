@@ -40,10 +40,17 @@ def ensure_user(app: Any) -> None:
 
 
 def main() -> None:
-    """Serve the Airflow app on the configured host and port until stopped."""
+    """Serve the Airflow app on the configured host and port until stopped (with `--create-user`: only make
+    sure the workspace's user exists, for Airflow's stock web server)."""
+    import sys
+
     from airflow.configuration import conf
     from airflow.www.app import cached_app
     from werkzeug.serving import make_server
+
+    if sys.argv[1:] == ["--create-user"]:
+        ensure_user(cached_app())
+        return
 
     host = conf.get("webserver", "web_server_host")
     port = conf.getint("webserver", "web_server_port")

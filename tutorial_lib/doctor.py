@@ -93,6 +93,23 @@ def check_kernel() -> Check:
     return Check("jupyter kernel", True, f"{KERNEL_NAME} -> {spec.argv[0]}")
 
 
+def check_tunings() -> Check:
+    """The speed tunings are live (a stock fallback works, only slower: a warning)."""
+    from . import tuning
+
+    states = tuning.report()
+    stock = {name: state for name, state in states.items() if state != "live"}
+    if not stock:
+        return Check("speed tunings", True, f"{len(states)} live")
+    return Check(
+        "speed tunings",
+        False,
+        "; ".join(f"{name}: {state}" for name, state in stock.items()),
+        "install the locked versions (`make install`), or leave it: stock behaviour works, only slower",
+        warning=True,
+    )
+
+
 def check_memory(learners: int) -> Check:
     """Available memory for N learners' services."""
     available = psutil.virtual_memory().available / 2**20
@@ -216,6 +233,7 @@ def run_checks(learners: int, home: Path | None, *, services: bool) -> list[Chec
         check_python,
         check_packages,
         check_kernel,
+        check_tunings,
         lambda: check_memory(learners),
         lambda: check_disk(where, learners),
         lambda: check_cpu(learners),

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from . import jupyter_proxy, processes
+from . import jupyter_proxy, processes, tuning
 from .airflow import AirflowClient, AirflowError
 from .dagster import LOCATION_NAME, DagsterClient, DagsterError
 from .progress import WaitTimeout, wait_until
@@ -78,7 +78,13 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         AIRFLOW_HOME=str(ws.airflow_home),
         AIRFLOW__CORE__DAGS_FOLDER=str(ws.dags_dir),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__EXECUTOR="tutorial_lib.airflow_executor.ForkingSequentialExecutor",
+        AIRFLOW__CORE__EXECUTOR=(
+            "tutorial_lib.airflow_executor.ForkingSequentialExecutor"
+            if tuning.use("airflow_forking_executor")
+            else "SequentialExecutor"
+        ),
+        # Used only by the stock `airflow webserver` (see _start_airflow): one gunicorn worker is plenty here.
+        AIRFLOW__WEBSERVER__WORKERS="1",
         AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{ws.airflow_home / 'airflow.db'}",
@@ -109,12 +115,12 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
 def dagster_env(ws: Workspace, path_prefix: str = "") -> dict[str, str]:
     """The environment `dagster dev` runs in, with the start-up tuning of `_dagster_startup`."""
     env = _base_env(ws)
-    env.update(
-        DAGSTER_HOME=str(ws.dagster_home),
-        PYTHONPATH=str(DAGSTER_STARTUP),
+    env.update(DAGSTER_HOME=str(ws.dagster_home))
+    if tuning.use("dagster_fork_server_runs") or tuning.use("dagster_sensor_loop"):
+        # sitecustomize.py there applies the Dagster tunings that tuning.use allows, in every Dagster process.
+        env["PYTHONPATH"] = str(DAGSTER_STARTUP)
         # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
-        GRPC_ENABLE_FORK_SUPPORT="false",
-    )
+        env["GRPC_ENABLE_FORK_SUPPORT"] = "false"
     if path_prefix:
         # `dagster dev` has no --path-prefix; the webserver it starts reads options from DAGSTER_WEBSERVER_*.
         env["DAGSTER_WEBSERVER_PATH_PREFIX"] = path_prefix
@@ -191,7 +197,11 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> d
     env = airflow_env(ws, port=port, dagster_url=dagster_url, path_prefix=prefix)
     airflow = BIN / "airflow"
     # One session holds scheduler and web server; if either exits, the other is stopped too.
-    webserver = f'"{sys.executable}" -m tutorial_lib.airflow_webserver'
+    if tuning.use("airflow_one_process_webserver"):
+        webserver = f'"{sys.executable}" -m tutorial_lib.airflow_webserver'
+    else:  # stock: Airflow's own web server (gunicorn), after the workspace's user is created
+        create_user = f'"{sys.executable}" -m tutorial_lib.airflow_webserver --create-user'
+        webserver = f'({create_user} && exec "{airflow}" webserver)'
     script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
     argv = ["bash", "-c", script]
     return _spawn_service(ws, "airflow", argv, env, port, prefix, dagster_url=dagster_url)

@@ -27,11 +27,15 @@ def _fork_runs(module: ModuleType) -> None:
     import multiprocessing
     import threading
 
-    server_class = module.DagsterApiServer
+    server_class = getattr(module, "DagsterApiServer", None)
+    if server_class is None:
+        return
     original_init = server_class.__init__
 
     def __init__(self, *args, **kwargs) -> None:
         original_init(self, *args, **kwargs)
+        if not hasattr(self, "_mp_ctx"):  # the multiprocessing context runs start from, in 1.13
+            return
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["_run_preload"])
         self._mp_ctx = context
@@ -48,13 +52,29 @@ def _start_fork_server() -> None:
 
 
 def _faster_sensor_loop(module: ModuleType) -> None:
-    module.MIN_INTERVAL_LOOP_TIME = SENSOR_LOOP_SECONDS
+    if hasattr(module, "MIN_INTERVAL_LOOP_TIME"):  # the constant the daemon's loop sleeps on, in 1.13
+        module.MIN_INTERVAL_LOOP_TIME = SENSOR_LOOP_SECONDS
 
 
-TUNINGS: dict[str, Callable[[ModuleType], None]] = {
-    "dagster._grpc.server": _fork_runs,
-    "dagster._daemon.sensor": _faster_sensor_loop,
-}
+def _selected() -> dict[str, Callable[[ModuleType], None]]:
+    """The tunings `tutorial_lib/tuning.py` allows: the Dagster version they were written for, not off."""
+    import importlib.util
+    from pathlib import Path
+
+    # The module alone, not the tutorial_lib package, whose imports every Dagster process would pay for.
+    spec = importlib.util.spec_from_file_location(
+        "_airlift_tuning", Path(__file__).parent.parent / "tuning.py"
+    )
+    if spec is None or spec.loader is None:
+        return {}
+    tuning = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tuning)
+    chosen = {"dagster._grpc.server": ("dagster_fork_server_runs", _fork_runs)}
+    chosen["dagster._daemon.sensor"] = ("dagster_sensor_loop", _faster_sensor_loop)
+    return {module: apply for module, (name, apply) in chosen.items() if tuning.state(name) == "live"}
+
+
+TUNINGS: dict[str, Callable[[ModuleType], None]] = _selected()
 
 
 class _TuningFinder(importlib.abc.MetaPathFinder):

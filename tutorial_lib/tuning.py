@@ -1,0 +1,60 @@
+"""The workbench's speed tunings reach into private parts of Airflow and Dagster. Each one is applied only
+with the package version it was written for, and none with `AIRLIFT_TUTORIAL_TUNING=off`; otherwise the
+stock behaviour runs, after one logged warning. `tests/test_tuning.py` fails if a tuning stops working."""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+SETTING = "AIRLIFT_TUTORIAL_TUNING"
+OFF = ("off", "no", "false", "0")
+
+# tuning -> (the package whose internals it uses, the version prefix it was written and tested for)
+TUNINGS: dict[str, tuple[str, str]] = {
+    "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_executor.py
+    "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_webserver.py
+    "dagster_fork_server_runs": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
+    "dagster_sensor_loop": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
+}
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def enabled(environ: dict[str, str] | None = None) -> bool:
+    """Whether tunings are wanted at all (`AIRLIFT_TUTORIAL_TUNING=off` asks for stock behaviour)."""
+    return (environ if environ is not None else os.environ).get(SETTING, "on").strip().lower() not in OFF
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def state(name: str, environ: dict[str, str] | None = None) -> str:
+    """`live`, or why the tuning runs stock: switched off, or written for another version."""
+    if not enabled(environ):
+        return f"stock ({SETTING}=off)"
+    package, prefix = TUNINGS[name]
+    found = _installed(package)
+    if found is None or not found.startswith(prefix):
+        return f"stock (written for {package} {prefix}x, found {found or 'none'})"
+    return "live"
+
+
+def use(name: str, environ: dict[str, str] | None = None) -> bool:
+    """Whether to apply a tuning; the first time one falls back to stock, say so once in the log."""
+    current = state(name, environ)
+    if current != "live" and enabled(environ) and name not in _warned:
+        _warned.add(name)
+        log.warning("Speed tuning %s is off, running stock behaviour: %s.", name, current)
+    return current == "live"
+
+
+def report(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Every tuning and its state."""
+    return {name: state(name, environ) for name in TUNINGS}

@@ -15,6 +15,10 @@ class WaitTimeout(TimeoutError):
     """A wait ran past its deadline."""
 
 
+# Marks a progress line's output in a notebook, so that stored notebooks can leave it out (it holds times).
+PROGRESS_METADATA = {"airlift-tutorial/progress": True}
+
+
 class _Line:
     """A one-line status: updated in place in a notebook (one display), with \\r on a terminal."""
 
@@ -26,19 +30,19 @@ class _Line:
         if "ipykernel" in sys.modules:
             from IPython.display import display
 
-            self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+            self.handle = display({"text/plain": ""}, metadata=PROGRESS_METADATA, raw=True, display_id=True)
         else:
             self.terminal = sys.stderr.isatty()
 
     def update(self, text: str) -> None:
         if self.handle is not None:
-            self.handle.update({"text/plain": text}, raw=True)
+            self.handle.update({"text/plain": text}, metadata=PROGRESS_METADATA, raw=True)
         elif self.terminal:
             print(f"\r{text[:78]:<78}", end="", file=sys.stderr, flush=True)
 
     def close(self, text: str) -> None:
         if self.handle is not None:
-            self.handle.update({"text/plain": text}, raw=True)
+            self.handle.update({"text/plain": text}, metadata=PROGRESS_METADATA, raw=True)
         elif self.terminal:
             print(f"\r{text[:78]:<78}", file=sys.stderr, flush=True)
 

@@ -463,12 +463,12 @@ def exercise_new_run_observed(
     state = None
     if len(runs) > runs_before:
         run = wb.latest_run()
-        run = wb.airflow.wait_for_run(
-            DAG_ID, run.run_id, timeout=timeout, show=wb.show, raise_on_failure=False
-        )
+        run = wb.airflow.wait_for_run(DAG_ID, run.run_id, timeout=timeout, show=False, raise_on_failure=False)
         state = run.state
         if state == "success":
-            seen = wb.dagster.wait_for_materializations([DAG_ASSET], after=_run_start(run), timeout=120)
+            seen = wb.dagster.wait_for_materializations(
+                [DAG_ASSET], after=_run_start(run), timeout=120, show=False
+            )
             observed = seen[DAG_ASSET].metadata.get("dagster-airlift/airflow-run-id") == run.run_id
     prove(
         "Exercise: a run you triggered",
@@ -515,12 +515,12 @@ def exercise_backfilled_day(wb: Workbench, day: str, *, required: bool, timeout:
     state, days = None, 0
     if runs:
         run = wb.airflow.wait_for_run(
-            DAG_ID, runs[-1]["dag_run_id"], timeout=timeout, show=wb.show, raise_on_failure=False
+            DAG_ID, runs[-1]["dag_run_id"], timeout=timeout, show=False, raise_on_failure=False
         )
         state = run.state
         if state == "success":
             seen = wb.dagster.wait_for_materializations(
-                list(TASK_ASSETS), after=_run_start(run), partitions=[day], timeout=120
+                list(TASK_ASSETS), after=_run_start(run), partitions=[day], timeout=120, show=False
             )
             days = sum(m.partition == day for m in seen.values())
     prove(
@@ -542,7 +542,11 @@ def _same_moment(iso: str, moment: object) -> bool:
 
 
 def exercise_proxied_by_hand(wb: Workbench, task: str, *, required: bool) -> None:
-    """Migrate: the learner set `task` to proxied in the YAML and Airflow now serves its proxy operator."""
+    """Migrate: the learner set `task` to proxied in the YAML and Airflow now serves its proxy operator.
+
+    Notices the file as it is now: checks it (a typo gets an error naming the fix), waits for Airflow.
+    """
+    wb.wait_for_proxied_state(show=False)
     prove(
         f"Exercise: proxy {task} by editing the YAML",
         [

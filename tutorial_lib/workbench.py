@@ -105,7 +105,7 @@ class Workbench:
         """The workspace's proxied-state YAML of the tutorial's DAG: the file Airflow reads, yours to edit."""
         return self.workspace.proxied_state_dir / f"{DAG_ID}.yaml"
 
-    def wait_for_proxied_state(self, dag_id: str = DAG_ID) -> dict[str, bool]:
+    def wait_for_proxied_state(self, dag_id: str = DAG_ID, *, show: bool | None = None) -> dict[str, bool]:
         """Check the proxied-state YAML as it is now (edited by hand or by `set_proxied`) and wait until
         Airflow serves the operators it implies; return the state."""
         self._require_dag(dag_id)
@@ -114,7 +114,7 @@ class Workbench:
         proxied_state.check_tasks(
             states, self.airflow.tasks(dag_id), str(path.relative_to(self.workspace.home))
         )
-        self._wait_for_airflow_to_parse(dag_id, since=path.stat().st_mtime, states=states)
+        self._wait_for_airflow_to_parse(dag_id, since=path.stat().st_mtime, states=states, show=show)
         return states
 
     def cli(self, tool: str, *args: str, check: bool = True) -> int:
@@ -148,7 +148,13 @@ class Workbench:
         return states
 
     def _wait_for_airflow_to_parse(
-        self, dag_id: str, *, since: float, states: dict[str, bool], timeout: float = 90
+        self,
+        dag_id: str,
+        *,
+        since: float,
+        states: dict[str, bool],
+        timeout: float = 90,
+        show: bool | None = None,
     ) -> None:
         """Wait until Airflow has parsed the DAG file after `since` and serves the operators `states` imply.
 
@@ -162,7 +168,8 @@ class Workbench:
             classes = self.airflow.tasks(dag_id)
             return all((classes.get(task) == PROXY_OPERATOR) == proxied for task, proxied in states.items())
 
-        wait_until(parsed, what="Airflow to parse the changed DAG files", timeout=timeout, show=self.show)
+        shown = self.show if show is None else show
+        wait_until(parsed, what="Airflow to parse the changed DAG files", timeout=timeout, show=shown)
 
     def _require_definitions(self, allowed: tuple[str, ...], action: str, stage: str) -> None:
         """Refuse a step that the loaded Dagster definitions cannot carry out (a stage run out of order)."""

@@ -15,8 +15,8 @@ TOOLS = ("airflow", "dagster")
 def environment(ws: Workspace, tool: str) -> dict[str, str]:
     """The environment `tool` needs to act on this workspace (its Airflow home and database, Dagster home)."""
     if tool == "airflow":
-        airflow = services._record(ws, "airflow") or {}
-        dagster = services._record(ws, "dagster") or {}
+        airflow = services.service_record(ws, "airflow") or {}
+        dagster = services.service_record(ws, "dagster") or {}
         return services.airflow_env(
             ws,
             port=airflow.get("port", 0),
@@ -24,7 +24,7 @@ def environment(ws: Workspace, tool: str) -> dict[str, str]:
             path_prefix=airflow.get("path_prefix", ""),
         )
     if tool == "dagster":
-        dagster = services._record(ws, "dagster") or {}
+        dagster = services.service_record(ws, "dagster") or {}
         return services.dagster_env(ws, dagster.get("path_prefix", ""))
     raise ValueError(f"Unknown tool {tool!r}; choose one of: {', '.join(TOOLS)}.")
 

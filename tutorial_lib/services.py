@@ -145,7 +145,8 @@ def _write_dagster_config(ws: Workspace) -> Path:
     return workspace_yaml
 
 
-def _record(ws: Workspace, name: str) -> dict[str, Any] | None:
+def service_record(ws: Workspace, name: str) -> dict[str, Any] | None:
+    """What the state file keeps of a service (pid, port, URL, path prefix), or None if it never started."""
     return ws.read_state().get("services", {}).get(name)
 
 
@@ -170,7 +171,7 @@ def _owner(ws: Workspace, service: str) -> str:
 
 def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> AirflowClient:
     """A client for the workspace's Airflow, with the workspace's own credentials."""
-    record = record or _record(ws, "airflow")
+    record = record or service_record(ws, "airflow")
     if not record:
         raise ServiceError(
             "Airflow is not running in this workspace. Start it with `airlift-tutorial up` "
@@ -320,13 +321,13 @@ def up(
     ws = Workspace(home) if home else Workspace()
     ws.ensure()
     proxy_base = jupyter_proxy.server_base()
-    airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
+    airflow_rec, dagster_rec = service_record(ws, "airflow"), service_record(ws, "dagster")
     for name, rec, wanted in (("airflow", airflow_rec, airflow_port), ("dagster", dagster_rec, dagster_port)):
         if rec and not _alive(rec):
             stop_service(ws, name)  # stale entry: whatever is left of it goes, then it starts anew
         elif rec and wanted is not None and rec["port"] != wanted:
             stop_service(ws, name)
-    airflow_rec, dagster_rec = _record(ws, "airflow"), _record(ws, "dagster")
+    airflow_rec, dagster_rec = service_record(ws, "airflow"), service_record(ws, "dagster")
 
     if dagster_rec:
         dagster_port, dagster_prefix = dagster_rec["port"], dagster_rec.get("path_prefix", "")
@@ -384,7 +385,7 @@ def airflow_when_ready(home: str | Path | None = None, *, timeout: float = 180) 
     ws = Workspace(home) if home else Workspace()
     deadline = time.monotonic() + timeout
     while True:
-        record = _record(ws, "airflow")
+        record = service_record(ws, "airflow")
         if not record:
             raise ServiceError("Airflow is not running in this workspace: run `airlift-tutorial up` first.")
         if record.get("dags_ready"):
@@ -421,7 +422,7 @@ def connect(home: str | Path | None = None) -> Services:
     """Handles on a workspace whose services already run; a clear error if one is down."""
     ws = Workspace(home) if home else Workspace()
     for name in SERVICES:
-        rec = _record(ws, name)
+        rec = service_record(ws, name)
         if not _alive(rec):
             what = "is not running" if not rec else "has stopped (its process is gone)"
             raise ServiceError(
@@ -430,13 +431,13 @@ def connect(home: str | Path | None = None) -> Services:
                 "shows its log."
             )
     return Services(
-        workspace=ws, airflow=airflow_client(ws), dagster=DagsterClient(_record(ws, "dagster")["url"])
+        workspace=ws, airflow=airflow_client(ws), dagster=DagsterClient(service_record(ws, "dagster")["url"])
     )
 
 
 def stop_service(ws: Workspace, name: str, *, grace: float = 10.0) -> int:
     """Stop one service's whole process tree; return how many processes were signalled."""
-    rec = _record(ws, name)
+    rec = service_record(ws, name)
     count = 0
     if rec:
         count = processes.stop_tree(rec["pgid"], owner=_owner(ws, name), grace=grace)
@@ -462,7 +463,7 @@ def status(home: str | Path | None = None) -> dict[str, Any]:
     state = ws.read_state()
     report: dict[str, Any] = {"home": str(ws.home), "stage": state.get("stage"), "services": {}}
     for name in SERVICES:
-        rec = _record(ws, name)
+        rec = service_record(ws, name)
         entry: dict[str, Any] = {"running": _alive(rec)}
         if rec:
             entry.update(
@@ -484,7 +485,7 @@ def _link(rec: dict[str, Any]) -> str:
 
 def ui_links(ws: Workspace) -> dict[str, str]:
     """Each running service's address for a learner's browser: through Jupyter, or on 127.0.0.1."""
-    return {name: _link(rec) for name in SERVICES if (rec := _record(ws, name))}
+    return {name: _link(rec) for name in SERVICES if (rec := service_record(ws, name))}
 
 
 def _healthy(ws: Workspace, name: str, rec: dict[str, Any]) -> bool:
@@ -496,7 +497,7 @@ def _healthy(ws: Workspace, name: str, rec: dict[str, Any]) -> bool:
 
 def service_processes(ws: Workspace, name: str) -> list[int]:
     """Pids of the processes that run for one service of the workspace."""
-    rec = _record(ws, name)
+    rec = service_record(ws, name)
     found = (
         processes.tree(rec["pgid"], _owner(ws, name))
         if rec

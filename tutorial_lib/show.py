@@ -7,10 +7,10 @@ import ast
 import difflib
 from pathlib import Path
 
+from .workbench import DEFINITIONS
 from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DEFINITIONS_DIR = REPO_ROOT / "dagster_defs"
-DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
 SHARED_MODULES = ("airflow_instance", "shared", "dbt", "assets")
 DAG_FILE = "rebuild_customers_list.py"
 PROXIED_STATE_FILE = "proxied_state/rebuild_customers_list.yaml"

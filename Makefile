@@ -34,8 +34,9 @@ tutorial: install
 test: install lint
 	PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
+# The tests that need no services, on two workers (pytest-xdist): about a minute.
 unit: install
-	$(BIN)/python -m pytest -ra -m "not stage" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not stage" -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

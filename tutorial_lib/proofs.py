@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import views
 from .verdict import Check, prove
-from .workbench import DAG_ID, PROXY_OPERATOR, SENSOR_NAME, Workbench, seconds_between
+from .workbench import DAG_ID, PROXY_OPERATOR, SENSOR_NAME, Workbench
 
 DAG_ASSET = f"airflow/dag/{DAG_ID}"
 TASKS = ("load_raw_customers", "build_dbt_models", "export_customers")
@@ -25,10 +25,6 @@ DBT_ASSETS = (
 TASK_ASSETS = tuple(sorted((RAW_TABLE, *DBT_ASSETS, CSV_ASSET)))
 CHECK_NAME = "validate_exported_csv"
 CSV_ROWS = 100
-
-
-def _run_start(run: object) -> float:
-    return seconds_between(0, run.start_date)  # type: ignore[attr-defined]
 
 
 # ---- stage 1: peer
@@ -74,7 +70,7 @@ def dag_asset_materialized(wb: Workbench) -> None:
             Check(
                 "its effective time is the run's end (±1 s)",
                 True,
-                abs(stamp - seconds_between(0, run.end_date)) < 1,
+                abs(stamp - run.ended_at) < 1,
             ),
         ],
     )
@@ -116,7 +112,7 @@ def task_mapped_assets(wb: Workbench) -> None:
 def run_observed_per_task(wb: Workbench) -> None:
     """All ten assets materialized from the latest run, each naming its task, stamped in task order."""
     run = wb.latest_run()
-    run_end = seconds_between(0, run.end_date)
+    run_end = run.ended_at
     owners = {node.key: node.owner for node in views.asset_graph(wb.dagster)}
     mats = {key: found[0] for key in owners if (found := wb.dagster.materializations(key))}
     produced_by = {key: views.producing_task(m) for key, m in mats.items() if key != DAG_ASSET}
@@ -228,7 +224,7 @@ def sensor_recovered(wb: Workbench, day: str) -> None:
     """No tick failed since the latest run started, and that run's day was observed again."""
     run = wb.latest_run()
     ticks = wb.dagster.sensor_ticks(SENSOR_NAME, limit=100)
-    since = [t["status"] for t in ticks if t["timestamp"] >= _run_start(run) and t["status"] != "STARTED"]
+    since = [t["status"] for t in ticks if t["timestamp"] >= run.started_at and t["status"] != "STARTED"]
     fresh = [found[0] for key in TASK_ASSETS if (found := wb.dagster.materializations(key))]
     again = [
         m
@@ -467,7 +463,7 @@ def exercise_new_run_observed(
         state = run.state
         if state == "success":
             seen = wb.dagster.wait_for_materializations(
-                [DAG_ASSET], after=_run_start(run), timeout=120, show=False
+                [DAG_ASSET], after=run.started_at, timeout=120, show=False
             )
             observed = seen[DAG_ASSET].metadata.get("dagster-airlift/airflow-run-id") == run.run_id
     prove(
@@ -520,7 +516,7 @@ def exercise_backfilled_day(wb: Workbench, day: str, *, required: bool, timeout:
         state = run.state
         if state == "success":
             seen = wb.dagster.wait_for_materializations(
-                list(TASK_ASSETS), after=_run_start(run), partitions=[day], timeout=120, show=False
+                list(TASK_ASSETS), after=run.started_at, partitions=[day], timeout=120, show=False
             )
             days = sum(m.partition == day for m in seen.values())
     prove(

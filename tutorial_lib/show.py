@@ -7,13 +7,14 @@ import ast
 import difflib
 from pathlib import Path
 
-from .workbench import DEFINITIONS
+from .proxied_state import state_file as proxied_state_file
+from .workbench import DAG_ID, DEFINITIONS
 from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DEFINITIONS_DIR = REPO_ROOT / "dagster_defs"
 SHARED_MODULES = ("airflow_instance", "shared", "dbt", "assets")
-DAG_FILE = "rebuild_customers_list.py"
-PROXIED_STATE_FILE = "proxied_state/rebuild_customers_list.yaml"
+DAG_FILE = f"{DAG_ID}.py"
+PROXIED_STATE_FILE = f"proxied_state/{DAG_ID}.yaml"
 
 
 def _module(name: str) -> Path:
@@ -92,7 +93,7 @@ def dag_tail(workspace: Workspace, lines: int = 6) -> Source:
 
 def proxied_state(workspace: Workspace) -> Source:
     """The workspace's proxied-state YAML, as Airflow reads it."""
-    path = workspace.dags_dir / PROXIED_STATE_FILE
+    path = proxied_state_file(workspace.proxied_state_dir, DAG_ID)
     if not path.exists():
         return code(f"# {PROXIED_STATE_FILE}: no such file (the DAG was removed)", language="yaml")
     return code(f"# dags/{PROXIED_STATE_FILE}\n" + path.read_text(), language="yaml")

@@ -81,19 +81,16 @@ class Verdict:
         )
 
 
-def prove(
-    title: str, checks: Iterable[Check], *, display: bool = True, required: bool = True, hint: str = ""
-) -> None:
+def prove(title: str, checks: Iterable[Check], *, required: bool = True, hint: str = "") -> None:
     """Show the verdict; raise ProofFailed naming the failed checks, unless not `required` (an exercise not
     solved yet: then the hint is shown instead). Returns nothing, so a notebook shows the table once."""
     verdict = Verdict(title, tuple(checks))
-    if display:
-        try:
-            from IPython.display import display as show
+    try:
+        from IPython.display import display
 
-            show(verdict)
-        except ImportError:  # outside IPython: the text form
-            print(repr(verdict))
+        display(verdict)
+    except ImportError:  # outside IPython: the text form
+        print(repr(verdict))
     if not verdict.passed:
         failed = "; ".join(
             f"{c.claim}: found {_show(c.found)}, expected {_show(c.expected)}" for c in verdict.failures

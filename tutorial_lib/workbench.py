@@ -103,13 +103,13 @@ class Workbench:
     @property
     def proxied_state_file(self) -> Path:
         """The workspace's proxied-state YAML of the tutorial's DAG: the file Airflow reads, yours to edit."""
-        return self.workspace.proxied_state_dir / f"{DAG_ID}.yaml"
+        return proxied_state.state_file(self.workspace.proxied_state_dir, DAG_ID)
 
     def wait_for_proxied_state(self, dag_id: str = DAG_ID, *, show: bool | None = None) -> dict[str, bool]:
         """Check the proxied-state YAML as it is now (edited by hand or by `set_proxied`) and wait until
         Airflow serves the operators it implies; return the state."""
         self._require_dag(dag_id)
-        path = self.workspace.proxied_state_dir / f"{dag_id}.yaml"
+        path = proxied_state.state_file(self.workspace.proxied_state_dir, dag_id)
         states = proxied_state.read(self.workspace.proxied_state_dir, dag_id)
         proxied_state.check_tasks(
             states, self.airflow.tasks(dag_id), str(path.relative_to(self.workspace.home))
@@ -142,10 +142,8 @@ class Workbench:
         self._require_definitions(PROXYING_DEFINITIONS, "proxy tasks to Dagster", "migrate")
         self._require_dag(dag_id)
         known = list(self.airflow.tasks(dag_id))
-        written = time.time()
-        states = proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
-        self._wait_for_airflow_to_parse(dag_id, since=written, states=states)
-        return states
+        proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
+        return self.wait_for_proxied_state(dag_id)
 
     def _wait_for_airflow_to_parse(
         self,

@@ -10,6 +10,7 @@ from customers_pipeline.operators import (
     DbtBuildOperator,
     ExportDuckDBToCSVOperator,
     LoadCSVToDuckDBOperator,
+    PatientProxyDAGToDagsterOperator,
     PatientProxyToDagsterOperator,
 )
 from customers_pipeline.schedule import START_DATE
@@ -43,9 +44,11 @@ with DAG(
     )
     load_raw_customers >> build_dbt_models >> export_customers
 
-# Last in the file, once the DAG exists: swap proxied tasks for operators that run them in Dagster.
+# Last in the file, once the DAG exists: swap proxied tasks (or, with `proxied: true` for the whole DAG, all
+# of them) for operators that run them in Dagster.
 proxying_to_dagster(
     global_vars=globals(),
     proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / "proxied_state"),
     build_from_task_fn=PatientProxyToDagsterOperator.build_from_task,
+    build_from_dag_fn=PatientProxyDAGToDagsterOperator.build_from_dag,
 )

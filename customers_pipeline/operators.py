@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 from airflow.models.baseoperator import BaseOperator
-from dagster_airlift.in_airflow import DefaultProxyTaskToDagsterOperator
+from dagster_airlift.in_airflow import DefaultProxyDAGToDagsterOperator, DefaultProxyTaskToDagsterOperator
 
 from customers_pipeline import logic, paths
 
@@ -100,11 +100,11 @@ class _PatientSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-class PatientProxyToDagsterOperator(DefaultProxyTaskToDagsterOperator):
-    """dagster-airlift's default proxy operator, with more patience for Dagster's answers.
+class _PatientDagsterCalls:
+    """What both proxy operators add to dagster-airlift's defaults: patience, and the Dagster run in the log.
 
-    The default gives each GraphQL call 3-10 s. On a busy host (a workshop with many learners, or CI
-    running two workspaces at once) Dagster can take longer, and the proxied task would fail for no reason.
+    The defaults give each GraphQL call 3-10 s. On a busy host (a workshop with many learners, or CI running
+    two workspaces at once) Dagster can take longer, and the proxied task would fail for no reason.
     """
 
     def get_dagster_session(self, context: Any) -> requests.Session:
@@ -114,7 +114,15 @@ class PatientProxyToDagsterOperator(DefaultProxyTaskToDagsterOperator):
     def launch_dagster_run(
         self, context: Any, session: requests.Session, dagster_url: str, execution_params: Mapping[str, Any]
     ) -> str:
-        """Launch the task's Dagster run, and write in the task's log which run it is and where to see it."""
-        run_id = super().launch_dagster_run(context, session, dagster_url, execution_params)
-        self.log.info("Launched Dagster run %s: %s/runs/%s", run_id, dagster_url.rstrip("/"), run_id)
+        """Launch the Dagster run, and write in the task's log which run it is and where to see it."""
+        run_id = super().launch_dagster_run(context, session, dagster_url, execution_params)  # type: ignore[misc]
+        self.log.info("Launched Dagster run %s: %s/runs/%s", run_id, dagster_url.rstrip("/"), run_id)  # type: ignore[attr-defined]
         return run_id
+
+
+class PatientProxyToDagsterOperator(_PatientDagsterCalls, DefaultProxyTaskToDagsterOperator):
+    """dagster-airlift's default task proxy operator, with more patience for Dagster's answers."""
+
+
+class PatientProxyDAGToDagsterOperator(_PatientDagsterCalls, DefaultProxyDAGToDagsterOperator):
+    """dagster-airlift's default DAG proxy operator (one task for the whole DAG), with more patience."""

@@ -85,10 +85,10 @@ def changes(before: str, after: str) -> Source:
     return code("\n".join(diff), language="diff")
 
 
-def dag_tail(workspace: Workspace, lines: int = 6) -> Source:
-    """The end of the workspace's DAG file: where `proxying_to_dagster` reads the proxied state."""
-    text = (workspace.dags_dir / DAG_FILE).read_text().rstrip().splitlines()
-    return code("# ... (the DAG and its tasks above)\n" + "\n".join(text[-lines:]))
+def dag_tail(workspace: Workspace) -> Source:
+    """The last paragraph of the workspace's DAG file: where `proxying_to_dagster` reads the proxied state."""
+    text = (workspace.dags_dir / DAG_FILE).read_text().rstrip()
+    return code("# ... (the DAG and its tasks above)\n" + text.rsplit("\n\n", 1)[-1])
 
 
 def proxied_state(workspace: Workspace) -> Source:

@@ -126,3 +126,11 @@ class PatientProxyToDagsterOperator(_PatientDagsterCalls, DefaultProxyTaskToDags
 
 class PatientProxyDAGToDagsterOperator(_PatientDagsterCalls, DefaultProxyDAGToDagsterOperator):
     """dagster-airlift's default DAG proxy operator (one task for the whole DAG), with more patience."""
+
+    @classmethod
+    def build_from_dag(cls, dag: Any) -> PatientProxyDAGToDagsterOperator:
+        """The one task that replaces the DAG's tasks, named as dagster-airlift names it.
+
+        The default's `build_from_dag` always builds the default class, so a subclass builds its own.
+        """
+        return cls(task_id=f"DAGSTER_OVERRIDE_DAG_{dag.dag_id}", dag=dag)

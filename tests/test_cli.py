@@ -53,10 +53,15 @@ def test_reset_backs_up_edited_dag_files(tmp_path: Path, capsys) -> None:
     assert "proxied: false" in state_file.read_text()
 
 
-def test_stage_notebooks_are_found_in_tutorial_order() -> None:
+def test_stage_notebooks_are_found_in_tutorial_order_core_stages_then_variants() -> None:
     stages = list(runner.stage_notebooks())
-    assert stages[0] == "peer"
-    assert stages == [s for s in ("peer", "observe", "partitions", "migrate", "decommission") if s in stages]
+    assert stages == ["peer", "observe", "partitions", "migrate", "decommission", "dag_level", "component"]
+
+
+def test_run_all_asks_for_the_variants_too() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["run", "--all"]).all is True
+    assert parser.parse_args(["run"]).all is False
 
 
 def test_the_parser_knows_every_command() -> None:

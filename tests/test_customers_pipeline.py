@@ -277,3 +277,32 @@ print(load.execute(context={}), export.execute(context={}))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["100", "100"]
     assert logic.count_csv_rows(paths.customers_csv()) == 100
+
+
+def test_the_dag_file_proxies_the_whole_dag_with_its_own_patient_operator(
+    workspace: Path, tmp_path: Path
+) -> None:
+    # The committed DAG file, with `proxied: true` for the DAG, parsed by Airflow's DagBag in a child process.
+    dags = tmp_path / "dags"
+    shutil.copytree(
+        paths.REPO_ROOT / "airflow_dags", dags, ignore=shutil.ignore_patterns("data", "__pycache__")
+    )
+    (dags / "proxied_state" / "rebuild_customers_list.yaml").write_text("proxied: true\n")
+    script = f"""
+from airflow.models import DagBag
+
+bag = DagBag({str(dags)!r}, include_examples=False)
+assert not bag.import_errors, bag.import_errors
+dag = bag.dags["rebuild_customers_list"]
+print({{task.task_id: type(task).__name__ for task in dag.tasks}}, dag.tags)
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(workspace / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    tasks, _, tags = done.stdout.strip().splitlines()[-1].partition("} ")
+    assert (
+        tasks + "}" == "{'DAGSTER_OVERRIDE_DAG_rebuild_customers_list': 'PatientProxyDAGToDagsterOperator'}"
+    )
+    assert "Dag overriden to Dagster" in tags

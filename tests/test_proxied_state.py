@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -76,3 +77,48 @@ def test_a_malformed_file_is_named_with_the_fix_and_left_as_it_is(
 def test_a_missing_file_says_how_to_restore_it(tmp_path: Path) -> None:
     with pytest.raises(ProxiedStateError, match="no proxied-state file.*reset"):
         proxied_state.read(tmp_path, DAG)
+
+
+@pytest.mark.parametrize("proxied", [True, False])
+def test_a_dag_level_file_is_what_dagster_airlift_reads_as_a_whole_dag(folder: Path, proxied: bool) -> None:
+    from dagster_airlift.in_airflow.proxied_state import load_proxied_state_from_yaml
+
+    assert proxied_state.read_dag_level(folder, DAG) is None  # the committed file lists tasks
+    proxied_state.write_dag_level(folder, DAG, proxied)
+    assert proxied_state.read_dag_level(folder, DAG) is proxied
+    state = load_proxied_state_from_yaml(folder)
+    assert state.dag_proxies_at_dag_level(DAG) and state.dags[DAG].proxied is proxied
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_task_steps_refuse_a_dag_level_file_and_say_why(folder: Path) -> None:
+    proxied_state.write_dag_level(folder, DAG, True)
+    before = proxied_state.state_file(folder, DAG).read_text()
+    with pytest.raises(
+        ProxiedStateError, match=r"proxies the whole DAG \(`proxied: true`\), not task by task"
+    ):
+        proxied_state.update(folder, DAG, {"build_dbt_models": True})
+    assert proxied_state.state_file(folder, DAG).read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("proxied: true\ntasks: []\n", "either `proxied: true|false`"),
+        ("{}\n", "either `proxied: true|false`"),
+        ("proxied: yes please\n", "must be true or false, got 'yes please'"),
+        ("tasks:\n  - id: x\n    proxied: maybe\n", "needs `proxied: true` or `proxied: false`"),
+    ],
+)
+def test_a_bad_dag_level_file_is_named_with_the_fix(folder: Path, text: str, problem: str) -> None:
+    proxied_state.state_file(folder, DAG).write_text(text)
+    with pytest.raises(ProxiedStateError, match=re.escape(problem)) as caught:
+        proxied_state.read_dag_level(folder, DAG)
+    assert "airlift-tutorial reset" in str(caught.value)
+
+
+def test_a_dag_level_flag_must_be_a_bool_and_nothing_is_written_otherwise(folder: Path) -> None:
+    before = proxied_state.state_file(folder, DAG).read_text()
+    with pytest.raises(ProxiedStateError, match="True or False"):
+        proxied_state.write_dag_level(folder, DAG, "yes")  # type: ignore[arg-type]
+    assert proxied_state.state_file(folder, DAG).read_text() == before

@@ -42,7 +42,19 @@ def _results() -> list[StageResult]:
 def test_from_runs_the_named_stage_and_every_later_one() -> None:
     assert runner.select_stages(None, start="migrate") == ["migrate", "decommission"]
     assert runner.select_stages(["decommission", "peer"]) == ["peer", "decommission"]
-    assert runner.select_stages(None) == list(runner.stage_notebooks())
+    assert runner.select_stages(None) == ["peer", "observe", "partitions", "migrate", "decommission"]
+
+
+def test_the_variants_run_with_all_or_when_named() -> None:
+    everything = list(runner.stage_notebooks())
+    assert runner.select_stages(None, variants=True) == everything
+    assert runner.select_stages(["component", "peer"]) == ["peer", "component"]
+    assert runner.select_stages(None, start="decommission", variants=True) == [
+        "decommission",
+        "dag_level",
+        "component",
+    ]
+    assert runner.select_stages(None, start="dag_level") == ["dag_level"]
 
 
 def test_a_list_and_from_together_or_an_unknown_stage_are_refused() -> None:

@@ -185,3 +185,50 @@ def test_committed_outputs_are_kept_for_reading_and_hold_nothing_machine_specifi
 
 def test_a_headless_run_solves_the_exercises() -> None:
     assert runner.DEFAULT_PARAMETERS == {"SOLUTIONS": True}
+
+
+def test_airflow_counts_as_serving_a_dag_level_change_only_with_the_right_tasks() -> None:
+    from tutorial_lib.workbench import DAG_PROXY_OPERATOR, PROXY_OPERATOR, _serves_dag_level, override_task
+
+    override = override_task("d")
+    proxied, own = _serves_dag_level("d", True), _serves_dag_level("d", False)
+    assert proxied({override: DAG_PROXY_OPERATOR})
+    assert not proxied({override: "DefaultProxyDAGToDagsterOperator"})  # not the DAG file's operator
+    assert not proxied({"a": "PythonOperator"})
+    assert own({"a": "PythonOperator", "b": "BashOperator"})
+    assert not own({override: DAG_PROXY_OPERATOR})
+    assert not own({"a": PROXY_OPERATOR})  # a task still proxied
+    assert not own({})
+
+
+def test_side_by_side_shows_both_sources_as_html_and_as_text() -> None:
+    left, right = show.code("a = 1 < 2"), show.code("key: value", "yaml")
+    both = show.side_by_side(left, right)
+    assert repr(both) == "a = 1 < 2\n\nkey: value"
+    assert both._repr_html_().count("<td") == 2 and "a = 1 &lt; 2" in both._repr_html_()
+
+
+def test_the_component_folder_is_shown_as_a_tree_without_caches() -> None:
+    tree = repr(show.folder("dagster_defs/component")).splitlines()
+    assert tree[0] == "dagster_defs/component/"
+    assert "        airflow/" in tree and "            defs.yaml" in tree
+    assert not any("__pycache__" in line or line.endswith(".pyc") for line in tree)
+
+
+def test_an_excerpt_can_come_from_any_python_file_of_the_repository() -> None:
+    text = repr(show.excerpt("customers_pipeline/operators.py", "PatientProxyDAGToDagsterOperator"))
+    assert text.startswith("# customers_pipeline/operators.py (excerpt)")
+    assert "def build_from_dag" in text and "class PatientProxyToDagsterOperator" not in text
+
+
+def test_a_code_location_error_shows_its_causes() -> None:
+    from tutorial_lib.dagster import _error_with_causes
+
+    error = {
+        "message": "Error loading\n",
+        "causes": [{"message": "ComponentTreeException"}, {"message": "KeyError"}],
+    }
+    assert (
+        _error_with_causes(error) == "Error loading\nCaused by: ComponentTreeException\nCaused by: KeyError"
+    )
+    assert _error_with_causes({"message": "alone", "causes": None}) == "alone"

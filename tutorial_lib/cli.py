@@ -114,7 +114,7 @@ def _reset_to_stage(stage: str, ws: Workspace) -> int:
 
 def cmd_run(args: argparse.Namespace, ws: Workspace) -> int:
     """Execute stage notebooks headless and print a line per stage."""
-    stages = runner.select_stages([*args.stages, *(args.stage or [])], start=args.start)
+    stages = runner.select_stages([*args.stages, *(args.stage or [])], start=args.start, variants=args.all)
     parameters = {**runner.DEFAULT_PARAMETERS, **runner.parse_parameters(args.parameter or [])}
     ws.ensure()
     was_running = bool(services.workspace_processes(ws.home))
@@ -194,7 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         passthrough.set_defaults(func=cmd_tool)  # its arguments are split off before parsing (see main)
     run = sub.add_parser("run", help="execute stage notebooks headless (papermill)")
     run.add_argument(
-        "stages", nargs="*", help=f"stages to run (default: all): {', '.join(runner.stage_notebooks())}"
+        "stages",
+        nargs="*",
+        help=f"stages to run (default: the core five): {', '.join(runner.stage_notebooks())}",
+    )
+    run.add_argument(
+        "--all", action="store_true", help="run the variants too (DAG-level migration, the Airlift component)"
     )
     run.add_argument("--stage", action="append", help="a stage to run (repeatable); same as listing it")
     run.add_argument("--from", dest="start", metavar="STAGE", help="run this stage and every later one")

@@ -39,10 +39,21 @@ query {
         name
         loadStatus
         updatedTimestamp
-        locationOrLoadError { __typename ... on PythonError { message stack } }
+        locationOrLoadError { __typename ... on PythonError { message stack causes { message } } }
       }
     }
     ... on PythonError { message }
+  }
+}
+"""
+
+LAUNCH_MUTATION = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on Error { message }
   }
 }
 """
@@ -111,7 +122,7 @@ query Runs($filter: RunsFilter, $limit: Int) {
     __typename
     ... on Runs {
       results {
-        runId status creationTime startTime endTime
+        runId jobName status creationTime startTime endTime
         tags { key value }
         assetSelection { path }
       }
@@ -223,7 +234,7 @@ class DagsterClient:
             loaded = entry.get("locationOrLoadError") or {}
             found[entry["name"]] = {
                 "status": entry["loadStatus"],
-                "error": loaded.get("message") if loaded.get("__typename") == "PythonError" else None,
+                "error": _error_with_causes(loaded) if loaded.get("__typename") == "PythonError" else None,
                 "updated": entry.get("updatedTimestamp") or 0.0,
             }
         return found
@@ -517,18 +528,30 @@ class DagsterClient:
             },
             "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in all_tags.items()]},
         }
-        document = """
-        mutation Launch($params: ExecutionParams!) {
-          launchRun(executionParams: $params) {
-            __typename
-            ... on LaunchRunSuccess { run { runId } }
-            ... on Error { message }
-          }
-        }
-        """
-        result = self.query(document, {"params": params})["launchRun"]
+        result = self.query(LAUNCH_MUTATION, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise DagsterError(f"Could not launch {job_name}: {result.get('message', result['__typename'])}")
+        return result["run"]["runId"]
+
+    def launch_check(self, key: str | Sequence[str], name: str) -> str:
+        """Launch a Dagster run of one asset check, as the UI's *Execute* does; return its run id."""
+        path = key.split("/") if isinstance(key, str) else list(key)
+        params = {
+            "selector": {
+                "jobName": "__ASSET_JOB",
+                "repositoryName": "__repository__",
+                "repositoryLocationName": LOCATION_NAME,
+                "assetSelection": [],
+                "assetCheckSelection": [{"assetKey": {"path": path}, "name": name}],
+            },
+            "mode": "default",
+            "executionMetadata": {},
+        }
+        result = self.query(LAUNCH_MUTATION, {"params": params})["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise DagsterError(
+                f"Could not launch the check {name}: {result.get('message', result['__typename'])}"
+            )
         return result["run"]["runId"]
 
     def wait_for_run(self, run_id: str, *, timeout: float = 600, show: bool = True) -> dict[str, Any]:
@@ -643,3 +666,10 @@ class DagsterClient:
                         f"Could not delete run {run['runId']}: {result.get('message', result)}"
                     )
                 deleted += 1
+
+
+def _error_with_causes(error: dict[str, Any]) -> str:
+    """A Python error's message followed by its causes' (the real reason is usually the last cause)."""
+    causes = [cause.get("message") or "" for cause in error.get("causes") or []]
+    messages = [error.get("message") or "", *causes]
+    return "\nCaused by: ".join(message.strip() for message in messages if message.strip())

@@ -6,9 +6,21 @@ differs from what the stage teaches, so papermill and nbval fail. Nothing shown 
 
 from __future__ import annotations
 
-from . import views
+import json
+
+from . import proxied_state, views
+from .airflow import parse_time
+from .dagster import key_string
 from .verdict import Check, prove
-from .workbench import DAG_ID, PROXY_OPERATOR, SENSOR_NAME, Workbench
+from .workbench import (
+    DAG_ID,
+    DAG_PROXY_OPERATOR,
+    FULL_DAG_PROXY_TAG,
+    PROXY_OPERATOR,
+    SENSOR_NAME,
+    Workbench,
+    override_task,
+)
 
 DAG_ASSET = f"airflow/dag/{DAG_ID}"
 TASKS = ("load_raw_customers", "build_dbt_models", "export_customers")
@@ -447,6 +459,193 @@ def daily_schedule(wb: Workbench, name: str, status: str, *, required: bool = Tr
     )
 
 
+# ---- variant: DAG-level migration
+
+NODES_WITH_METADATA = """
+{ assetNodes { assetKey { path } isExecutable isPartitioned
+  metadataEntries { label __typename ... on JsonMetadataEntry { jsonString } } } }
+"""
+
+
+def _mapped_dags(node: dict) -> list[str]:
+    """The DAG ids an asset node is mapped to as a whole (`assets_with_dag_mappings` metadata)."""
+    for entry in node["metadataEntries"]:
+        if entry["label"] == "dagster-airlift/dag-mapping":
+            return [mapping["dag_id"] for mapping in json.loads(entry["jsonString"])]
+    return []
+
+
+def dag_mapped_assets(wb: Workbench) -> None:
+    """Nine assets mapped to the DAG (none to a task), executable, daily-partitioned, not yet materialized."""
+    nodes = {
+        key_string(n["assetKey"]["path"]): n for n in wb.dagster.query(NODES_WITH_METADATA)["assetNodes"]
+    }
+    owners = {node.key: node.owner for node in views.asset_graph(wb.dagster)}
+    assets = [nodes[key] for key in TASK_ASSETS if key in nodes]
+    prove(
+        "The DAG's assets are mapped to the DAG as a whole",
+        [
+            Check("assets", [DAG_ASSET, *TASK_ASSETS], sorted(nodes)),
+            Check("mapped to the DAG", len(TASK_ASSETS), sum(_mapped_dags(n) == [DAG_ID] for n in assets)),
+            Check("mapped to a task", 0, sum(owners.get(key) in TASKS for key in TASK_ASSETS)),
+            Check("executable", len(TASK_ASSETS), sum(n["isExecutable"] for n in assets)),
+            Check("daily partitions", len(TASK_ASSETS), sum(n["isPartitioned"] for n in assets)),
+            Check("materialized yet", 0, sum(bool(wb.dagster.materializations(k)) for k in TASK_ASSETS)),
+        ],
+    )
+
+
+def dag_run_observed_whole(wb: Workbench, day: str) -> None:
+    """The latest Airflow run ran its three tasks in Airflow; the sensor recorded all nine assets for `day`,
+    each stamped with the end of the whole run."""
+    run = wb.latest_run()
+    mats = [found[0] for key in TASK_ASSETS if (found := wb.dagster.materializations(key))]
+    stamps = {m.metadata.get("dagster-airlift/effective-timestamp") for m in mats}
+    prove(
+        f"One Airflow run for {day}, observed as a whole",
+        [
+            Check("Airflow run state", "success", run.state),
+            Check("tasks that ran in Airflow", list(TASKS), [t["task_id"] for t in run.tasks]),
+            Check("assets with a materialization", len(TASK_ASSETS), len(mats)),
+            Check("their partition", {day}, {m.partition for m in mats}),
+            Check(
+                "all from that Airflow run",
+                True,
+                all(m.metadata.get("dagster-airlift/airflow-run-id") == run.run_id for m in mats),
+            ),
+            Check("recorded by the sensor, not by a Dagster run", 0, sum(bool(m.run_id) for m in mats)),
+            Check("effective times: the run's end, one for all", 1, len(stamps)),
+        ],
+    )
+
+
+def dag_level_operators(wb: Workbench, proxied: bool) -> None:
+    """The YAML proxies the whole DAG (or not), and Airflow serves one override task (or the DAG's own)."""
+    override = override_task(DAG_ID)
+    expected = {override: DAG_PROXY_OPERATOR} if proxied else None
+    classes = wb.airflow.tasks(DAG_ID)
+    flag = proxied_state.read_dag_level(wb.workspace.proxied_state_dir, DAG_ID)
+    prove(
+        "Airflow runs the DAG " + ("as one task that launches Dagster" if proxied else "as its own tasks"),
+        [
+            Check("the YAML", f"proxied: {str(proxied).lower()}", _dag_flag(flag)),
+            Check(
+                "tasks Airflow runs", [override] if proxied else list(TASKS), sorted(classes, key=_task_order)
+            ),
+            Check("their operators", expected or "the DAG's own", classes if proxied else _own(classes)),
+        ],
+    )
+
+
+def _dag_flag(flag: bool | None) -> str:
+    return "task by task (tasks:)" if flag is None else f"proxied: {str(flag).lower()}"
+
+
+def _task_order(task: str) -> int:
+    return TASKS.index(task) if task in TASKS else -1
+
+
+def _own(classes: dict[str, str]) -> str:
+    proxies = {PROXY_OPERATOR, DAG_PROXY_OPERATOR}
+    return "the DAG's own" if not proxies & set(classes.values()) else str(classes)
+
+
+def dag_proxied_run(wb: Workbench, day: str) -> None:
+    """The latest Airflow run was one task, which launched one Dagster run of all nine assets for `day` (and,
+    as dagster-airlift launches it, of no check)."""
+    run = wb.latest_run()
+    launched = wb.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id})
+    first = launched[0] if launched else {"runId": None, "tags": {}, "assetSelection": [], "status": None}
+    mats = [found[0] for key in TASK_ASSETS if (found := wb.dagster.materializations(key))]
+    checks = wb.dagster.check_results(CSV_ASSET, CHECK_NAME)
+    prove(
+        f"One Dagster run for {day}, launched by Airflow",
+        [
+            Check("Airflow run state", "success", run.state),
+            Check("tasks in the Airflow run", [override_task(DAG_ID)], [t["task_id"] for t in run.tasks]),
+            Check("Dagster runs it launched", 1, len(launched)),
+            Check("their task tag", FULL_DAG_PROXY_TAG, first["tags"].get("dagster-airlift/airflow-task-id")),
+            Check("status", "SUCCESS", first["status"]),
+            Check("partition", day, first["tags"].get("dagster/partition")),
+            Check("assets it selected", list(TASK_ASSETS), sorted(first["assetSelection"])),
+            Check(
+                "assets materialized by it",
+                len(TASK_ASSETS),
+                sum(m.run_id == first["runId"] and m.partition == day for m in mats),
+            ),
+            Check("checks it ran (airlift selects none)", 0, sum(c.run_id == first["runId"] for c in checks)),
+        ],
+    )
+
+
+# ---- variant: the Airlift component
+
+CHECKS_QUERY = (
+    "{ assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } } }"
+)
+
+
+def component_assets(wb: Workbench) -> None:
+    """Stage 2's nine task assets with their tasks and the check; the DAG is a job, not an asset."""
+    owners = {node.key: node.owner for node in views.asset_graph(wb.dagster)}
+    jobs = wb.dagster.query(
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { jobs { name } } } } }"
+    )
+    job_names = {job["name"] for repo in jobs["repositoriesOrError"]["nodes"] for job in repo["jobs"]}
+    owned = {task: sorted(key for key, owner in owners.items() if owner == task) for task in TASKS}
+    checks = wb.dagster.query(CHECKS_QUERY)["assetNodes"]
+    check_names = {
+        key_string(n["assetKey"]["path"]): [c["name"] for c in n["assetChecksOrError"].get("checks", [])]
+        for n in checks
+    }
+    prove(
+        "The component gives stage 2's assets",
+        [
+            Check("assets", list(TASK_ASSETS), sorted(owners)),
+            Check("assets of load_raw_customers", [RAW_TABLE], owned["load_raw_customers"]),
+            Check("assets of build_dbt_models", list(DBT_ASSETS), owned["build_dbt_models"]),
+            Check("assets of export_customers", [CSV_ASSET], owned["export_customers"]),
+            Check(f"checks on {CSV_ASSET}", [CHECK_NAME], check_names.get(CSV_ASSET)),
+            Check(f"a job named {DAG_ID} (the DAG)", True, DAG_ID in job_names),
+            Check("materialized yet", 0, sum(bool(wb.dagster.materializations(k)) for k in TASK_ASSETS)),
+        ],
+    )
+
+
+def component_run_observed(wb: Workbench) -> None:
+    """The latest Airflow run is mirrored by one Dagster run of the DAG's job, holding the nine assets'
+    materializations, each stamped when its own task ended."""
+    run = wb.latest_run()
+    mirrored = wb.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id})
+    first = mirrored[0] if mirrored else {"runId": None, "tags": {}, "status": None, "jobName": None}
+    mats = {key: found[0] for key in TASK_ASSETS if (found := wb.dagster.materializations(key))}
+    owners = {node.key: node.owner for node in views.asset_graph(wb.dagster)}
+    ends = {
+        task["task_id"]: parse_time(task["end_date"]).timestamp() for task in run.tasks if task["end_date"]
+    }
+    at_task_end = all(abs(m.timestamp - ends.get(owners.get(key), 0)) < 1 for key, m in mats.items())
+    prove(
+        "One Airflow run, mirrored as a Dagster run",
+        [
+            Check("Airflow run state", "success", run.state),
+            Check("Dagster runs for it", 1, len(mirrored)),
+            Check("their job", DAG_ID, first["jobName"]),
+            Check("status", "SUCCESS", first["status"]),
+            Check(
+                "an observation run (not executed)",
+                "true",
+                first["tags"].get("dagster-airlift/observation-run"),
+            ),
+            Check(
+                "assets materialized in it",
+                len(TASK_ASSETS),
+                sum(m.run_id == first["runId"] for m in mats.values()),
+            ),
+            Check("each at its own task's end", True, bool(mats) and at_task_end),
+        ],
+    )
+
+
 # ---- exercises: each self-check waits only for work the learner started, and says what is missing
 
 
@@ -555,4 +754,32 @@ def exercise_proxied_by_hand(wb: Workbench, task: str, *, required: bool) -> Non
         ],
         required=required,
         hint=f"Set `proxied: true` for {task} in the file printed above, save it, and run this cell again.",
+    )
+
+
+def exercise_dag_rolled_back_by_hand(wb: Workbench, *, required: bool) -> None:
+    """DAG-level: the learner set the DAG's `proxied: false` in the YAML; Airflow runs the DAG's own tasks."""
+    wb.wait_for_proxied_state(show=False)
+    flag = proxied_state.read_dag_level(wb.workspace.proxied_state_dir, DAG_ID)
+    prove(
+        "Exercise: roll the DAG back by editing the YAML",
+        [
+            Check("the YAML", "proxied: false", _dag_flag(flag)),
+            Check("tasks Airflow runs", list(TASKS), sorted(wb.airflow.tasks(DAG_ID), key=_task_order)),
+        ],
+        required=required,
+        hint="Set `proxied: false` in the file linked above, save it, and run this cell again.",
+    )
+
+
+def exercise_mirrored_run(wb: Workbench, asset: str, run_id: str | None, *, required: bool) -> None:
+    """Component: the learner found the Airflow run behind a materialization, through its Dagster run."""
+    latest = wb.dagster.materializations(asset)[0]
+    mirrored = wb.dagster.runs(run_ids=[latest.run_id]) if latest.run_id else []
+    expected = mirrored[0]["tags"].get("dagster-airlift/airflow-dag-run-id") if mirrored else None
+    prove(
+        f"Exercise: the Airflow run behind {asset}",
+        [Check("the Airflow run you named", True, bool(expected) and run_id == expected)],
+        required=required,
+        hint=f"Start from wb.dagster.materializations({asset!r})[0].run_id and read that run's tags.",
     )

@@ -25,6 +25,11 @@ def parse(text: str, source: str) -> dict[str, bool]:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProxiedStateError(f"{source} is not valid YAML ({exc}). {fix}") from exc
+    if isinstance(document, dict) and "proxied" in document and "tasks" not in document:
+        raise ProxiedStateError(
+            f"{source} proxies the whole DAG (`proxied: {str(document['proxied']).lower()}`), not task by "
+            f"task. Task-level steps need a list under `tasks:`. {fix}"
+        )
     if not isinstance(document, dict) or not isinstance(document.get("tasks"), list):
         raise ProxiedStateError(f"{source} must be a mapping with a list under `tasks:`. {fix}")
     states: dict[str, bool] = {}
@@ -40,6 +45,53 @@ def parse(text: str, source: str) -> dict[str, bool]:
             raise ProxiedStateError(f"{source}: task {entry['id']!r} is listed twice. {fix}")
         states[entry["id"]] = entry["proxied"]
     return states
+
+
+def parse_dag_level(text: str, source: str) -> bool | None:
+    """The DAG-level flag of a proxied-state file (`proxied: true|false`), or None if it lists tasks."""
+    fix = f"Fix {source} by hand, or restore the committed file with `airlift-tutorial reset`."
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProxiedStateError(f"{source} is not valid YAML ({exc}). {fix}") from exc
+    if not isinstance(document, dict) or ("proxied" in document) == ("tasks" in document):
+        raise ProxiedStateError(
+            f"{source} must hold either `proxied: true|false` (the whole DAG) or a list under `tasks:` "
+            f"(task by task), not both and not neither. {fix}"
+        )
+    if "tasks" in document:
+        parse(text, source)  # the task-level form must be valid too
+        return None
+    if not isinstance(document["proxied"], bool):
+        raise ProxiedStateError(
+            f"{source}: `proxied:` must be true or false, got {document['proxied']!r}. {fix}"
+        )
+    return document["proxied"]
+
+
+def read_dag_level(proxied_state_dir: Path, dag_id: str) -> bool | None:
+    """Whether the whole DAG is proxied (True/False), or None when its file proxies task by task."""
+    path = state_file(proxied_state_dir, dag_id)
+    if not path.exists():
+        raise ProxiedStateError(
+            f"There is no proxied-state file {path}. Run `airlift-tutorial reset` to restore it."
+        )
+    return parse_dag_level(path.read_text(), str(path))
+
+
+def write_dag_level(proxied_state_dir: Path, dag_id: str, proxied: bool) -> None:
+    """Proxy the whole DAG to Dagster (True) or run it in Airflow (False), replacing any task list."""
+    if not isinstance(proxied, bool):
+        raise ProxiedStateError(f"The DAG's proxied flag must be True or False, got {proxied!r}.")
+    text = f"# {dag_id} as a whole: run in Dagster (proxied: true) or in Airflow (proxied: false).\n"
+    _replace(state_file(proxied_state_dir, dag_id), text + f"proxied: {str(proxied).lower()}\n")
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a file whole, so that Airflow's DAG processor never reads half of it."""
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def read(proxied_state_dir: Path, dag_id: str) -> dict[str, bool]:
@@ -90,8 +142,5 @@ def update(
     if bad:
         raise ProxiedStateError(f"Proxied flags must be True or False, got {bad}.")
     new_states = {**states, **changes}
-    path = state_file(proxied_state_dir, dag_id)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(render(new_states, dag_id))
-    os.replace(tmp, path)
+    _replace(state_file(proxied_state_dir, dag_id), render(new_states, dag_id))
     return new_states

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .workspace import REPO_ROOT, STAGES, Workspace, WorkspaceError
+from .workspace import REPO_ROOT, STAGES, VARIANTS, Workspace, WorkspaceError
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 KERNEL_NAME = "airlift-tutorial"
@@ -49,13 +49,16 @@ def stage_notebooks() -> dict[str, Path]:
     found = {}
     for path in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         stage = path.stem.split("_", 1)[1]
-        if stage in STAGES:
+        if stage in (*STAGES, *VARIANTS):
             found[stage] = path
     return found
 
 
-def select_stages(requested: list[str] | None, start: str | None = None) -> list[str]:
-    """The stages to run, in tutorial order: all, a subset, or every stage from `start` on."""
+def select_stages(
+    requested: list[str] | None, start: str | None = None, *, variants: bool = False
+) -> list[str]:
+    """The stages to run, in tutorial order: the core five (with the variants too if `variants`), a subset,
+    or every stage from `start` on."""
     available = list(stage_notebooks())
     wanted = list(requested or [])
     unknown = [stage for stage in [*wanted, *([start] if start else [])] if stage not in available]
@@ -65,9 +68,10 @@ def select_stages(requested: list[str] | None, start: str | None = None) -> list
         )
     if wanted and start:
         raise WorkspaceError("Give either a list of stages or --from STAGE, not both.")
+    default = available if variants else [stage for stage in available if stage not in VARIANTS]
     if start:
-        return available[available.index(start) :]
-    return [stage for stage in available if stage in wanted] if wanted else available
+        return default[default.index(start) :] if start in default else [start]
+    return [stage for stage in available if stage in wanted] if wanted else default
 
 
 class CellTracker:

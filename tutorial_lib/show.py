@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import html
 from pathlib import Path
 
 from .proxied_state import state_file as proxied_state_file
@@ -18,6 +19,8 @@ PROXIED_STATE_FILE = f"proxied_state/{DAG_ID}.yaml"
 
 
 def _module(name: str) -> Path:
+    if name.endswith(".py"):  # a path in the repository, e.g. customers_pipeline/operators.py
+        return REPO_ROOT / name
     if name not in (*DEFINITIONS, *SHARED_MODULES):
         choices = ", ".join((*DEFINITIONS, *SHARED_MODULES))
         raise WorkspaceError(f"Unknown definitions module {name!r}; choose one of: {choices}.")
@@ -62,13 +65,52 @@ def excerpt(name: str, *symbols: str) -> Source:
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             parts.append("\n".join(lines[start - 1 : node.end_lineno]))
     if not parts:
-        raise WorkspaceError(f"dagster_defs/{name}.py defines none of {', '.join(symbols)}.")
-    return code(f"# dagster_defs/{name}.py (excerpt)\n" + "\n\n\n".join(parts))
+        raise WorkspaceError(f"{_shown_path(name)} defines none of {', '.join(symbols)}.")
+    return code(f"# {_shown_path(name)} (excerpt)\n" + "\n\n\n".join(parts))
+
+
+def _shown_path(name: str) -> str:
+    return name if name.endswith(".py") else f"dagster_defs/{name}.py"
 
 
 def source(relative: str, language: str = "python") -> Source:
     """A file of the repository (the committed DAG, the dbt project, ...), in full."""
     return code(f"# {relative}\n" + (REPO_ROOT / relative).read_text(), language=language)
+
+
+def folder(relative: str) -> Source:
+    """The files of a repository folder, as an indented tree (caches left out)."""
+    root = REPO_ROOT / relative
+    lines = [f"{relative}/"]
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        depth = len(path.relative_to(root).parts)
+        lines.append("    " * depth + path.name + ("/" if path.is_dir() else ""))
+    return code("\n".join(lines), language="text")
+
+
+class SideBySide:
+    """Two pieces of code next to each other (HTML, in JupyterLab and on GitHub); one after the other in the
+    plain text that nbval compares."""
+
+    def __init__(self, left: Source, right: Source) -> None:
+        self.left, self.right = left, right
+
+    def __repr__(self) -> str:
+        return f"{self.left.text}\n\n{self.right.text}"
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f'<td style="vertical-align:top;text-align:left"><pre>{html.escape(part.text)}</pre></td>'
+            for part in (self.left, self.right)
+        )
+        return f"<table><tr>{cells}</tr></table>"
+
+
+def side_by_side(left: Source, right: Source) -> SideBySide:
+    """Show two sources next to each other, e.g. Python definitions and the YAML that replaces them."""
+    return SideBySide(left, right)
 
 
 def changes(before: str, after: str) -> Source:

@@ -58,6 +58,11 @@ def dag_list(workspace: Workspace) -> str:
     return page(workspace, "airflow", "home")
 
 
+def dag_graph(workspace: Workspace, dag_id: str) -> str:
+    """A DAG's task graph in Airflow's grid view."""
+    return page(workspace, "airflow", f"dags/{dag_id}/grid", {"tab": "graph"})
+
+
 def task_log(workspace: Workspace, dag_id: str, run_id: str, task_id: str) -> str:
     """A task instance's log in Airflow's grid view."""
     return page(

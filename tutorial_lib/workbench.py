@@ -5,7 +5,7 @@ from __future__ import annotations
 import filecmp
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,11 +19,23 @@ from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 DAG_ID = "rebuild_customers_list"
 PROXY_OPERATOR = "PatientProxyToDagsterOperator"
+DAG_PROXY_OPERATOR = "PatientProxyDAGToDagsterOperator"
+FULL_DAG_PROXY_TAG = "FULL_DAG_PROXY"  # the task-id tag of the Dagster run a DAG-level proxy launches
 SENSOR_NAME = "airflow__airflow_dag_status_sensor"
 SCHEDULE_NAME = f"{DAG_ID}_daily"  # the decommissioned stage's schedule
-PARTITIONED_DEFINITIONS = ("partitions", "migrate", "decommission")
+PARTITIONED_DEFINITIONS = ("partitions", "migrate", "decommission", "dag_level")
 PROXYING_DEFINITIONS = ("migrate",)
-DEFINITIONS = ("peer", "peer_check", "observe", "partitions", "migrate", "decommission")
+DAG_PROXYING_DEFINITIONS = ("dag_level",)
+DEFINITIONS = (
+    "peer",
+    "peer_check",
+    "observe",
+    "partitions",
+    "migrate",
+    "decommission",
+    "dag_level",
+    "component",
+)
 
 
 @dataclass
@@ -66,7 +78,7 @@ class Workbench:
         written = time.time()
         ws.install_dags()
         if DAG_ID in self.airflow.dag_ids():
-            self._wait_for_airflow_to_parse(DAG_ID, since=written, states=self.proxied())
+            self._wait_for_airflow_to_parse(DAG_ID, since=written, serves=_serves_task_states(self.proxied()))
         return backup
 
     def clear_dag_runs(self, dag_id: str = DAG_ID) -> int:
@@ -107,14 +119,22 @@ class Workbench:
 
     def wait_for_proxied_state(self, dag_id: str = DAG_ID, *, show: bool | None = None) -> dict[str, bool]:
         """Check the proxied-state YAML as it is now (edited by hand or by `set_proxied`) and wait until
-        Airflow serves the operators it implies; return the state."""
+        Airflow serves the operators it implies; return task_id -> proxied, for the tasks Airflow runs."""
         self._require_dag(dag_id)
         path = proxied_state.state_file(self.workspace.proxied_state_dir, dag_id)
+        dag_level = proxied_state.read_dag_level(self.workspace.proxied_state_dir, dag_id)
+        if dag_level is not None:
+            self._wait_for_airflow_to_parse(
+                dag_id, since=path.stat().st_mtime, serves=_serves_dag_level(dag_id, dag_level), show=show
+            )
+            return {task: dag_level for task in self.airflow.tasks(dag_id)}
         states = proxied_state.read(self.workspace.proxied_state_dir, dag_id)
         proxied_state.check_tasks(
             states, self.airflow.tasks(dag_id), str(path.relative_to(self.workspace.home))
         )
-        self._wait_for_airflow_to_parse(dag_id, since=path.stat().st_mtime, states=states, show=show)
+        self._wait_for_airflow_to_parse(
+            dag_id, since=path.stat().st_mtime, serves=_serves_task_states(states), show=show
+        )
         return states
 
     def cli(self, tool: str, *args: str, check: bool = True) -> int:
@@ -145,26 +165,32 @@ class Workbench:
         proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
         return self.wait_for_proxied_state(dag_id)
 
+    def set_dag_proxied(self, proxied: bool, dag_id: str = DAG_ID) -> dict[str, bool]:
+        """Proxy the whole DAG to Dagster (True: one task launches one Dagster run of all the DAG's assets) or
+        give it back to Airflow (False); return task_id -> proxied once Airflow serves the change."""
+        self._require_definitions(DAG_PROXYING_DEFINITIONS, "proxy the whole DAG to Dagster", "dag_level")
+        self._require_dag(dag_id)
+        proxied_state.write_dag_level(self.workspace.proxied_state_dir, dag_id, proxied)
+        return self.wait_for_proxied_state(dag_id)
+
     def _wait_for_airflow_to_parse(
         self,
         dag_id: str,
         *,
         since: float,
-        states: dict[str, bool],
+        serves: Callable[[dict[str, str]], bool],
         timeout: float = 90,
         show: bool | None = None,
     ) -> None:
-        """Wait until Airflow has parsed the DAG file after `since` and serves the operators `states` imply.
+        """Wait until Airflow has parsed the DAG file after `since` and its tasks (task_id -> operator class)
+        are what `serves` expects.
 
         Airflow's DAG processor parses every DAG file again a few seconds after the last time; that is
         quicker than starting `airflow dags reserialize` (a new Airflow process) to force it.
         """
 
         def parsed() -> bool:
-            if self.airflow.last_parsed(dag_id) < since:
-                return False
-            classes = self.airflow.tasks(dag_id)
-            return all((classes.get(task) == PROXY_OPERATOR) == proxied for task, proxied in states.items())
+            return self.airflow.last_parsed(dag_id) >= since and serves(self.airflow.tasks(dag_id))
 
         shown = self.show if show is None else show
         wait_until(parsed, what="Airflow to parse the changed DAG files", timeout=timeout, show=shown)
@@ -263,14 +289,16 @@ class Workbench:
         dagster_runs: dict[str | None, dict] = {}
         for found in self.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": run.run_id}):
             if found["creationTime"] >= started:  # newest first: keep the newest run per task
-                dagster_runs.setdefault(found["tags"].get("dagster-airlift/airflow-task-id"), found)
+                task_id = found["tags"].get("dagster-airlift/airflow-task-id")
+                task_id = override_task(run.dag_id) if task_id == FULL_DAG_PROXY_TAG else task_id
+                dagster_runs.setdefault(task_id, found)
         rows = []
         for task in run.tasks:
             launched = dagster_runs.get(task["task_id"])
             rows.append(
                 {
                     "task": task["task_id"],
-                    "proxied": task.get("operator") == PROXY_OPERATOR,
+                    "proxied": task.get("operator") in (PROXY_OPERATOR, DAG_PROXY_OPERATOR),
                     "executed in": "Dagster" if launched else "Airflow",
                     "Airflow state": task["state"],
                     "Airflow try": task.get("try_number"),
@@ -329,6 +357,26 @@ class Workbench:
             f"- [Airflow UI]({links['airflow']}) (user `{services.AIRFLOW_USER}`, password in "
             f"`secrets/airflow_password` of the workspace)\n- [Dagster UI]({links['dagster']})"
         )
+
+
+def override_task(dag_id: str) -> str:
+    """The id of the one task that replaces a DAG's tasks when the whole DAG is proxied (dagster-airlift's
+    `build_from_dag` names it so)."""
+    return f"DAGSTER_OVERRIDE_DAG_{dag_id}"
+
+
+def _serves_task_states(states: dict[str, bool]) -> Callable[[dict[str, str]], bool]:
+    """Whether Airflow's tasks run with the proxy operator exactly where `states` says proxied."""
+    return lambda classes: all((classes.get(task) == PROXY_OPERATOR) == on for task, on in states.items())
+
+
+def _serves_dag_level(dag_id: str, proxied: bool) -> Callable[[dict[str, str]], bool]:
+    """Whether Airflow runs the DAG as one override task (proxied) or as its own tasks, none proxied."""
+    if proxied:
+        return lambda classes: classes == {override_task(dag_id): DAG_PROXY_OPERATOR}
+    return lambda classes: (
+        bool(classes) and override_task(dag_id) not in classes and PROXY_OPERATOR not in (classes.values())
+    )
 
 
 def midnight(day: date | str) -> datetime:

@@ -16,7 +16,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_VERSION = 1
 HOME_ENV = "AIRLIFT_TUTORIAL_HOME"
-STAGES = ("peer", "observe", "partitions", "migrate", "decommission")
+STAGES = ("peer", "observe", "partitions", "migrate", "decommission")  # the core path, task by task
+VARIANTS = ("dag_level", "component")  # the other ways upstream documents; each starts from a fresh state
 MARKER = ".airlift-tutorial-workspace"
 # What the workbench creates at a workspace's top level: the only entries `reset` may delete.
 CREATED = ("airflow", "dagster", "dags", "data", "dbt", "bin", "logs", "secrets", "state.json", "state.lock")

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
-.PHONY: install browser tutorial test unit lint bench lab down status clean
+.PHONY: install browser tutorial test unit lint bench soak lab down status clean
 
 install: $(KERNEL)
 
@@ -45,6 +45,11 @@ lint: install
 # Timings and memory on this machine, as JSON (not part of `make test`). BENCH_ARGS=--repeats 1 for a quick look.
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The five stages N times, each from a cold, fresh workspace: passes, failures (stage, cell) and p50/p95 per stage.
+N ?= 5
+soak: install
+	$(BIN)/python benchmarks/soak.py --runs $(N) $(SOAK_ARGS)
 
 lab: install
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. --ContentsManager.allow_hidden=True \

@@ -36,6 +36,20 @@ def test_every_service_listens_on_loopback_only(running: services.Services) -> N
     assert {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
 
 
+def test_the_airflow_user_has_a_password_hash_that_is_cheap_to_check(running: services.Services) -> None:
+    import sqlite3
+
+    from tutorial_lib.airflow_webserver import PASSWORD_HASH_METHOD
+
+    database = running.workspace.airflow_home / "airflow.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        (stored,) = connection.execute(
+            "select password from ab_user where username = ?", (services.AIRFLOW_USER,)
+        )
+    assert stored[0].startswith(PASSWORD_HASH_METHOD + "$"), stored[0].split("$")[0]
+    assert running.airflow.dag_ids() is not None  # and the REST API still takes the password
+
+
 def test_status_reports_both_services_healthy_with_their_urls(running: services.Services) -> None:
     report = services.status(running.workspace.home)
     for name, url in (("airflow", running.airflow_url), ("dagster", running.dagster_url)):

@@ -20,6 +20,7 @@ from tutorial_lib import proofs, runner, services, ui
 pytestmark = pytest.mark.stage
 CHROMIUM = Path(os.environ.get("AIRLIFT_TUTORIAL_CHROMIUM", "/usr/bin/chromium"))
 DAY = "2026-04-01"
+DAG_LEVEL_DAY = "2026-04-02"
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def test_jupyterlab_renders_each_committed_notebook_without_error_output(
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     shown = page.evaluate("() => document.body.innerText")
     assert "Traceback" not in shown and ": FAILED" not in shown
-    if stage in ("peer", "observe"):  # a mermaid diagram: the DAG (peer), the lineage (observe)
+    if stage in ("peer", "observe", "component"):  # a mermaid diagram: the DAG (peer), the lineage
         page.wait_for_selector(".jp-RenderedMermaid img[src^='data:image/svg+xml']", timeout=60_000)
 
 
@@ -179,6 +180,26 @@ def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(
                 [tutorial_lib.SCHEDULE_NAME, "0 0 * * *"],
             ),
             "checks": (ui.asset_checks(ws, "customers_csv"), ["validate_exported_csv"]),
+        },
+        shots,
+    )
+    # The DAG-level variant's pointers: the DAG as one override task, and the Dagster run it launched.
+    wb.start_stage("dag_level")
+    wb.set_dag_proxied(True)
+    whole = wb.backfill(DAG_LEVEL_DAY)
+    override = tutorial_lib.workbench.override_task(tutorial_lib.DAG_ID)
+    launched = wb.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": whole.run_id})[0]["runId"]
+    problems |= _visit(
+        page,
+        url,
+        {
+            "DAG graph, proxied whole": (ui.dag_graph(ws, tutorial_lib.DAG_ID), [override]),
+            "DAG list, proxied whole": (ui.dag_list(ws), ["Dag overriden to Dagster"]),
+            "override task log": (
+                ui.task_log(ws, tutorial_lib.DAG_ID, whole.run_id, override),
+                ["Launched Dagster run", launched],
+            ),
+            "Dagster run of the whole DAG": (ui.dagster_run(ws, launched), [launched[:8], "customers_csv"]),
         },
         shots,
     )

@@ -12,14 +12,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .dagster_gate import PASSWORD_FILE_VAR, USER_VAR
+
 
 def ensure_user(app: Any) -> None:
     """Create the workspace's Admin user (name and password file from the environment) if it is missing.
 
     Doing it here, in the app the server loads anyway, saves the ~12 s of `airflow users create`.
     """
-    username = os.environ.get("AIRLIFT_TUTORIAL_AIRFLOW_USER")
-    password_file = os.environ.get("AIRLIFT_TUTORIAL_AIRFLOW_PASSWORD_FILE")
+    username = os.environ.get(USER_VAR)
+    password_file = os.environ.get(PASSWORD_FILE_VAR)
     if not (username and password_file):
         return
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,15 +102,28 @@ class _PatientSession(requests.Session):
 
 
 class _PatientDagsterCalls:
-    """What both proxy operators add to dagster-airlift's defaults: patience, and the Dagster run in the log.
+    """What both proxy operators add to dagster-airlift's defaults: Dagster's login, patience, and the Dagster
+    run in the log.
 
+    Dagster here sits behind a login (HTTP Basic), as a deployed Dagster would. The session sends the user
+    and password Airflow's environment holds in `DAGSTER_USERNAME` and `DAGSTER_PASSWORD`, beside the
+    `DAGSTER_URL` the default operators read: the customisation dagster-airlift's reference documents for a
+    Dagster behind an auth backend ("Supporting custom authorization": override `get_dagster_session`).
     The defaults give each GraphQL call 3-10 s. On a busy host (a workshop with many learners, or CI running
     two workspaces at once) Dagster can take longer, and the proxied task would fail for no reason.
     """
 
     def get_dagster_session(self, context: Any) -> requests.Session:
-        """A session whose calls wait up to 60 s for Dagster."""
-        return _PatientSession(min_timeout=60)
+        """A session with Dagster's login whose calls wait up to 60 s for Dagster."""
+        session = _PatientSession(min_timeout=60)
+        user, password = os.environ.get("DAGSTER_USERNAME"), os.environ.get("DAGSTER_PASSWORD")
+        if not (user and password):
+            raise RuntimeError(
+                "Set DAGSTER_USERNAME and DAGSTER_PASSWORD in Airflow's environment: Dagster's login, which "
+                "the proxy operators need to launch runs there (the workbench sets both)."
+            )
+        session.auth = (user, password)
+        return session
 
     def launch_dagster_run(
         self, context: Any, session: requests.Session, dagster_url: str, execution_params: Mapping[str, Any]
@@ -121,11 +135,11 @@ class _PatientDagsterCalls:
 
 
 class PatientProxyToDagsterOperator(_PatientDagsterCalls, DefaultProxyTaskToDagsterOperator):
-    """dagster-airlift's default task proxy operator, with more patience for Dagster's answers."""
+    """dagster-airlift's default task proxy operator, with Dagster's login and more patience."""
 
 
 class PatientProxyDAGToDagsterOperator(_PatientDagsterCalls, DefaultProxyDAGToDagsterOperator):
-    """dagster-airlift's default DAG proxy operator (one task for the whole DAG), with more patience."""
+    """dagster-airlift's default DAG proxy operator (one task for the whole DAG), with login and patience."""
 
     @classmethod
     def build_from_dag(cls, dag: Any) -> PatientProxyDAGToDagsterOperator:

@@ -9,7 +9,6 @@ import psutil
 import pytest
 
 from tutorial_lib import services
-from tutorial_lib.dagster import DagsterClient
 from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
@@ -67,7 +66,7 @@ def test_a_dead_service_is_reported_with_the_fix_and_up_restarts_it(running: ser
         services.connect(ws.home)
     restarted = services.up(ws.home, show=False)
     assert ws.read_state()["services"]["dagster"]["pid"] != dead["pid"]
-    assert DagsterClient(restarted.dagster_url).location_ready()
+    assert restarted.dagster.location_ready()
 
 
 def test_down_leaves_no_process_of_the_workspace(running: services.Services) -> None:

@@ -15,7 +15,7 @@ import pytest
 import tutorial_lib
 from tutorial_lib import cli, services
 from tutorial_lib.airflow import DagRunFailed
-from tutorial_lib.dagster import DagsterClient, DagsterError
+from tutorial_lib.dagster import DagsterError
 from tutorial_lib.runner import KERNEL_NAME
 from tutorial_lib.workspace import Workspace, WorkspaceError
 
@@ -84,7 +84,9 @@ def test_a_helper_call_after_dagster_died_says_to_run_up_instead_of_hanging(
     psutil.wait_procs([psutil.Process(dead["pid"])], timeout=10)
     started = time.monotonic()
     with pytest.raises(DagsterError, match="Dagster is not answering.*airlift-tutorial up"):
-        DagsterClient(dead["url"]).wait_for_materializations(["customers_csv"], after=0, timeout=300)
+        services.dagster_client(Workspace(home), dead).wait_for_materializations(
+            ["customers_csv"], after=0, timeout=300
+        )
     assert time.monotonic() - started < 30
     services.up(home, show=False)
     assert services.status(home)["services"]["dagster"]["healthy"]

@@ -25,7 +25,9 @@ def test_switched_off_every_tuning_runs_stock(monkeypatch: pytest.MonkeyPatch, t
     assert set(tuning.report().values()) == {"stock (AIRLIFT_TUTORIAL_TUNING=off)"}
     ws = Workspace(tmp_path / "ws").ensure()
     assert services.airflow_env(ws, port=1, dagster_url="")["AIRFLOW__CORE__EXECUTOR"] == "SequentialExecutor"
-    assert "PYTHONPATH" not in services.dagster_env(ws)
+    dagster = services.dagster_env(ws)
+    assert dagster["PYTHONPATH"] == str(services.DAGSTER_STARTUP)  # for the login, which is no tuning
+    assert "GRPC_ENABLE_FORK_SUPPORT" not in dagster
 
 
 def test_another_version_falls_back_to_stock_with_one_warning(

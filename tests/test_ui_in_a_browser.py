@@ -16,6 +16,7 @@ from conftest import PROXY_BASE
 
 import tutorial_lib
 from tutorial_lib import proofs, runner, services, ui
+from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
 CHROMIUM = Path(os.environ.get("AIRLIFT_TUTORIAL_CHROMIUM", "/usr/bin/chromium"))
@@ -51,18 +52,26 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-@pytest.fixture(scope="module")
-def page(browser: Any, jupyter: tuple[str, str]) -> Iterator[Any]:
-    """A browser tab logged in to Jupyter (the token link sets its cookie), as a learner on a hub."""
+def _jupyter_tab(browser: Any, jupyter: tuple[str, str], **options: Any) -> Any:
+    """A tab of a new browser context, logged in to Jupyter (the token link sets its cookie)."""
     url, token = jupyter
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000}, **options).new_page()
     tab.goto(f"{url}{PROXY_BASE}lab?token={token}")
     tab.wait_for_selector(".jp-LabShell", timeout=120_000)
+    return tab
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, jupyter: tuple[str, str], stage_home: Path) -> Iterator[Any]:
+    """A browser tab logged in to Jupyter, as a learner on a hub, who gives the workspace's user and password
+    when Dagster's UI asks for them (Playwright answers the browser's login prompt)."""
+    user, password = services.login(Workspace(stage_home).ensure())
+    login = {"username": user, "password": password, "origin": jupyter[0]}
+    tab = _jupyter_tab(browser, jupyter, http_credentials=login)
     try:
         yield tab
     finally:
-        context.close()
+        tab.context.close()
 
 
 def _shows(tab: Any, texts: list[str], shot: Path, timeout: float = 90) -> list[str]:
@@ -204,3 +213,22 @@ def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(
         shots,
     )
     assert problems == {}, f"pages missing what the notebooks promise: {problems}; screenshots in {shots}"
+
+
+def test_the_dagster_ui_shows_nothing_to_a_browser_without_the_workspace_login(
+    browser: Any, jupyter: tuple[str, str], running: services.Services
+) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    tab = _jupyter_tab(browser, jupyter)  # logged in to Jupyter, as any user of the hub is to their own
+    link = f"{jupyter[0]}{running.links()['dagster']}"
+    try:
+        # A request with the browser's cookies (Jupyter's login, not Dagster's): GraphQL answers 401.
+        # (Not `fetch` in the page: Chromium would wait for the login prompt's answer.)
+        assert tab.request.post(f"{link}graphql", data={"query": "{ version }"}).status == 401
+        # A page load: the login prompt, which a browser without the password can only dismiss.
+        with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+            tab.goto(link)
+        assert "__webpack_public_path__" not in tab.content()  # Dagster's UI never loaded
+    finally:
+        tab.context.close()

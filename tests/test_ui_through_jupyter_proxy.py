@@ -44,10 +44,26 @@ def test_the_proxied_uis_need_the_jupyter_login(running: services.Services, jupy
         assert "Dagster" not in response.text and "Airflow" not in response.text
 
 
-def test_the_dagster_ui_its_graphql_and_its_websocket_answer_through_the_proxy(
+def test_the_proxied_dagster_asks_for_the_workspace_login_behind_the_jupyter_login(
+    running: services.Services, jupyter: tuple[str, str]
+) -> None:
+    """Any user's Jupyter server forwards /proxy/absolute/<port>/ to that port: Dagster itself must refuse."""
+    session, url = _browser(jupyter)
+    link = running.links()["dagster"]
+    for method, path, body in (("GET", "", None), ("POST", "graphql", {"query": "{ version }"})):
+        refused = session.request(method, f"{url}{link}{path}", json=body, timeout=60)
+        assert refused.status_code == 401, (path, refused.status_code, refused.text[:300])
+        assert refused.headers["WWW-Authenticate"].startswith('Basic realm="airlift-tutorial Dagster"')
+        assert "__webpack_public_path__" not in refused.text and '"data"' not in refused.text
+    # The proxy accepts the browser's websocket, then closes it when Dagster refuses its own: no answer.
+    assert asyncio.run(_graphql_websocket_ack(session, url, f"{link}graphql")) is None
+
+
+def test_the_dagster_ui_its_graphql_and_its_websocket_answer_through_the_proxy_with_the_login(
     running: services.Services, jupyter: tuple[str, str]
 ) -> None:
     session, url = _browser(jupyter)
+    session.auth = services.login(running.workspace)  # what the browser sends once the learner logged in
     link = running.links()["dagster"]
     page = session.get(f"{url}{link}", timeout=60)
     assert page.ok and "<title" in page.text
@@ -57,11 +73,14 @@ def test_the_dagster_ui_its_graphql_and_its_websocket_answer_through_the_proxy(
     query = "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"
     answer = session.post(f"{url}{link}graphql", json={"query": query}, timeout=60).json()
     assert LOCATION_NAME in {e["name"] for e in answer["data"]["workspaceOrError"]["locationEntries"]}
+    # A browser's websocket carries no Basic credentials: the session cookie Dagster's login set lets it in.
+    assert any(cookie.name.startswith("airlift_dagster_") for cookie in session.cookies)
     assert asyncio.run(_graphql_websocket_ack(session, url, f"{link}graphql")) == "connection_ack"
 
 
-async def _graphql_websocket_ack(session: requests.Session, url: str, path: str) -> str:
-    """Open the UI's GraphQL websocket with the browser's cookies; return the reply to its first message."""
+async def _graphql_websocket_ack(session: requests.Session, url: str, path: str) -> str | None:
+    """Open the UI's GraphQL websocket with the browser's cookies (no Authorization header, as a browser's
+    websocket); return the type of the reply to its first message, None if the socket closed instead."""
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
@@ -70,7 +89,8 @@ async def _graphql_websocket_ack(session: requests.Session, url: str, path: str)
     connection = await websocket_connect(request, subprotocols=["graphql-ws"])
     try:
         await connection.write_message(json.dumps({"type": "connection_init", "payload": {}}))
-        return json.loads(await asyncio.wait_for(connection.read_message(), 30))["type"]
+        reply = await asyncio.wait_for(connection.read_message(), 30)
+        return None if reply is None else json.loads(reply)["type"]
     finally:
         connection.close()
 

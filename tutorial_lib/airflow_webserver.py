@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .dagster_gate import PASSWORD_FILE_VAR, USER_VAR
+
 # The workspace's password is a long random secret (`secrets/airflow_password`): stretching its hash adds no
 # protection, while Airflow's default (scrypt) costs ~140 ms of CPU on every REST call: the REST API checks
 # the Basic credentials of each request, and the airlift sensor and the workbench call it every second or so.
@@ -26,8 +28,8 @@ def ensure_user(app: Any) -> None:
     """
     from werkzeug.security import generate_password_hash
 
-    username = os.environ.get("AIRLIFT_TUTORIAL_AIRFLOW_USER")
-    password_file = os.environ.get("AIRLIFT_TUTORIAL_AIRFLOW_PASSWORD_FILE")
+    username = os.environ.get(USER_VAR)
+    password_file = os.environ.get(PASSWORD_FILE_VAR)
     if not (username and password_file):
         return
     hashed = generate_password_hash(Path(password_file).read_text().strip(), method=PASSWORD_HASH_METHOD)

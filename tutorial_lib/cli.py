@@ -30,11 +30,10 @@ def cmd_up(args: argparse.Namespace, ws: Workspace) -> int:
     started = time.monotonic()
     running = services.up(ws.home, airflow_port=args.airflow_port, dagster_port=args.dagster_port)
     links = running.links()
-    print(
-        f"Airflow: {links['airflow']}  (user {services.AIRFLOW_USER}, password in "
-        f"{ws.secrets_dir / 'airflow_password'})"
-    )
+    print(f"Airflow: {links['airflow']}")
     print(f"Dagster: {links['dagster']}")
+    password = ws.secrets_dir / "airflow_password"
+    print(f"Both ask for the user {services.AIRFLOW_USER} and the password in {password}.")
     if links["dagster"].startswith("/"):
         print("(UI links go through your Jupyter server: open them from the JupyterLab page's address.)")
     print(f"Ready in {time.monotonic() - started:.0f} s. Stop with `airlift-tutorial down`.")

@@ -188,11 +188,14 @@ class CheckResult:
 
 
 class DagsterClient:
-    """A small client for the GraphQL API of one `dagster dev` webserver."""
+    """A small client for the GraphQL API of one `dagster dev` webserver, with the workspace's login."""
 
-    def __init__(self, url: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, *, auth: tuple[str, str] | None = None, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.session = requests.Session()
+        self.session.auth = (
+            auth  # the workspace's Dagster answers 401 without it (tutorial_lib/dagster_gate.py)
+        )
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -214,6 +217,11 @@ class DagsterClient:
                 "`airlift-tutorial up` (or `tutorial.up()` in a notebook); `airlift-tutorial logs dagster` "
                 "shows why it stopped."
             ) from exc
+        if response.status_code == 401:
+            raise DagsterError(
+                f"Dagster at {self.url} refused the request: it wants the workspace's login (user and "
+                "password as for Airflow; `services.dagster_client` gives a client that has it)."
+            )
         try:
             body = response.json()
         except ValueError as exc:

@@ -238,7 +238,6 @@ def stage_activity(workspace: Workspace, since: float) -> dict[str, int | None]:
     A service that is not running (Airflow after the decommission stage) counts as None.
     """
     from . import services
-    from .dagster import DagsterClient
     from .workbench import DAG_ID
 
     activity: dict[str, int | None] = dict.fromkeys(ACTIVITY)
@@ -253,7 +252,7 @@ def stage_activity(workspace: Workspace, since: float) -> dict[str, int | None]:
         pass
     try:
         if "dagster" in state:
-            activity.update(DagsterClient(state["dagster"]["url"], timeout=20).activity_since(since))
+            activity.update(services.dagster_client(workspace, timeout=20).activity_since(since))
     except Exception:
         pass
     return activity

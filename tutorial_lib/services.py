@@ -11,12 +11,13 @@ from typing import Any
 
 import requests
 
-from . import jupyter_proxy, processes, tuning
+from . import dagster_gate, jupyter_proxy, processes, tuning
 from .airflow import AirflowClient, AirflowError
 from .dagster import LOCATION_NAME, DagsterClient, DagsterError
 from .progress import WaitTimeout, wait_until
 from .workspace import REPO_ROOT, Workspace
 
+# The workspace's login, for Airflow and Dagster alike: this user, the password in secrets/airflow_password.
 AIRFLOW_USER = "tutorial"
 SERVICES = ("airflow", "dagster")
 BIN = Path(sys.executable).parent
@@ -66,9 +67,19 @@ def _base_env(ws: Workspace) -> dict[str, str]:
 
 
 def _password_file(ws: Workspace) -> Path:
-    """The file holding the workspace's Airflow password (generated at first use)."""
+    """The file holding the workspace's password for Airflow and Dagster (generated at first use)."""
     ws.secret("airflow_password")
     return ws.secrets_dir / "airflow_password"
+
+
+def login(ws: Workspace) -> tuple[str, str]:
+    """The workspace's user and password, which both Airflow and Dagster ask for."""
+    return AIRFLOW_USER, ws.secret("airflow_password")
+
+
+def _login_env(ws: Workspace) -> dict[str, str]:
+    """Where a service's own process finds the workspace's login: the user, and the password's file."""
+    return {dagster_gate.USER_VAR: AIRFLOW_USER, dagster_gate.PASSWORD_FILE_VAR: str(_password_file(ws))}
 
 
 def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str = "") -> dict[str, str]:
@@ -105,20 +116,25 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="1",
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
+        # The proxy operators (customers_pipeline/operators.py) launch runs in Dagster, which wants the login.
         DAGSTER_URL=dagster_url,
-        AIRLIFT_TUTORIAL_AIRFLOW_USER=AIRFLOW_USER,
-        AIRLIFT_TUTORIAL_AIRFLOW_PASSWORD_FILE=str(_password_file(ws)),
+        DAGSTER_USERNAME=AIRFLOW_USER,
+        DAGSTER_PASSWORD=ws.secret("airflow_password"),
+        **_login_env(ws),  # for the web server, which creates the workspace's Airflow user
     )
     return env
 
 
 def dagster_env(ws: Workspace, path_prefix: str = "") -> dict[str, str]:
-    """The environment `dagster dev` runs in, with the start-up tuning of `_dagster_startup`."""
+    """The environment `dagster dev` runs in: the login in front of its webserver, the start-up tunings."""
     env = _base_env(ws)
-    env.update(DAGSTER_HOME=str(ws.dagster_home))
-    if tuning.use("dagster_fork_server_runs") or tuning.use("dagster_sensor_loop"):
-        # sitecustomize.py there applies the Dagster tunings that tuning.use allows, in every Dagster process.
-        env["PYTHONPATH"] = str(DAGSTER_STARTUP)
+    env.update(DAGSTER_HOME=str(ws.dagster_home), **_login_env(ws))
+    ws.secret("dagster_session_key")
+    env[dagster_gate.KEY_FILE_VAR] = str(ws.secrets_dir / "dagster_session_key")
+    # sitecustomize.py there puts the webserver behind the login (always: it is no tuning) and applies the
+    # Dagster tunings that tuning.use allows, in every Dagster process.
+    env["PYTHONPATH"] = str(DAGSTER_STARTUP)
+    if tuning.use("dagster_fork_server_runs"):
         # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
         env["GRPC_ENABLE_FORK_SUPPORT"] = "false"
     if path_prefix:
@@ -177,7 +193,20 @@ def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> Airfl
             "Airflow is not running in this workspace. Start it with `airlift-tutorial up` "
             "(or `tutorial.up()` in a notebook)."
         )
-    return AirflowClient(record["url"], AIRFLOW_USER, ws.secret("airflow_password"))
+    return AirflowClient(record["url"], *login(ws))
+
+
+def dagster_client(
+    ws: Workspace, record: dict[str, Any] | None = None, *, timeout: float = 60.0
+) -> DagsterClient:
+    """A client for the workspace's Dagster, with the workspace's login."""
+    record = record or service_record(ws, "dagster")
+    if not record:
+        raise ServiceError(
+            "Dagster is not running in this workspace. Start it with `airlift-tutorial up` "
+            "(or `tutorial.up()` in a notebook)."
+        )
+    return DagsterClient(record["url"], auth=login(ws), timeout=timeout)
 
 
 def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
@@ -227,6 +256,7 @@ def _spawn_service(
         "path_prefix": prefix,
         "url": f"http://127.0.0.1:{port}{prefix}",
         "started_at": time.time(),
+        "login": True,  # started behind the workspace's login; `up` restarts services from before it
         **extra,
     }
 
@@ -252,14 +282,35 @@ def _airflow_ready(ws: Workspace, record: dict[str, Any]) -> bool:
     return True
 
 
+def _refuses_strangers(url: str) -> bool | None:
+    """Whether Dagster refuses a GraphQL request that has no login (401), or None if it does not answer."""
+    try:
+        response = requests.post(f"{url}/graphql", json={"query": "{ version }"}, timeout=5)
+    except requests.RequestException:
+        return None
+    return response.status_code == 401 and response.headers.get("WWW-Authenticate", "").startswith("Basic")
+
+
 def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float = 0.0) -> bool:
-    """Dagster answers and its code location has loaded (after `loaded_after`, reloading if needed)."""
+    """Dagster answers only with the login, and its code location has loaded (after `loaded_after`,
+    reloading if needed). A Dagster that answers without the login is never reported ready."""
     if not _alive(record):
         raise _died(ws, "dagster", record)
+    refuses = _refuses_strangers(record["url"])
+    if refuses is None:
+        return False
+    if not refuses:
+        stop_service(ws, "dagster")
+        raise ServiceError(
+            f"Dagster at {record['url']} answered a request without the workspace's login, so any local "
+            "user could use it; it is stopped. Its webserver must load tutorial_lib/_dagster_startup "
+            f"(PYTHONPATH), whose gate is tutorial_lib/dagster_gate.py: see {ws.log_file('dagster')}, then "
+            "`airlift-tutorial up`."
+        )
     try:
-        if requests.get(f"{record['url']}/server_info", timeout=5).status_code != 200:
+        client = dagster_client(ws, record)
+        if client.session.get(f"{client.url}/server_info", timeout=5).status_code != 200:
             return False
-        client = DagsterClient(record["url"])
         entry = client.locations().get(LOCATION_NAME)
         if entry is None or entry["status"] != "LOADED":
             return False
@@ -325,6 +376,8 @@ def up(
     for name, rec, wanted in (("airflow", airflow_rec, airflow_port), ("dagster", dagster_rec, dagster_port)):
         if rec and not _alive(rec):
             stop_service(ws, name)  # stale entry: whatever is left of it goes, then it starts anew
+        elif rec and not rec.get("login"):
+            stop_service(ws, name)  # started by a workbench from before the login: it starts anew behind it
         elif rec and wanted is not None and rec["port"] != wanted:
             stop_service(ws, name)
     airflow_rec, dagster_rec = service_record(ws, "airflow"), service_record(ws, "dagster")
@@ -368,13 +421,13 @@ def up(
         dagster_rec = _wait_ready(ws, "dagster", dagster_rec, dagster_ready, timeout, show)
         # Dagster's UI greets every new instance with a "Join the Dagster community" dialog over each page;
         # the instance records it as seen, the same as the dialog's own dismiss button does.
-        DagsterClient(dagster_rec["url"]).query("mutation { setNuxSeen }")
+        dagster_client(ws, dagster_rec).query("mutation { setNuxSeen }")
     elif not dagster_ready(ws, dagster_rec):
         raise ServiceError(
             f"Dagster runs at {dagster_rec['url']} but does not answer. Run "
             "`airlift-tutorial down` and then `airlift-tutorial up`."
         )
-    return Services(workspace=ws, airflow=client, dagster=DagsterClient(dagster_rec["url"]))
+    return Services(workspace=ws, airflow=client, dagster=dagster_client(ws, dagster_rec))
 
 
 def airflow_when_ready(home: str | Path | None = None, *, timeout: float = 180) -> dict[str, Any]:
@@ -430,9 +483,7 @@ def connect(home: str | Path | None = None) -> Services:
                 f"(or `tutorial.up()` in a notebook) to start it; `airlift-tutorial logs {name}` "
                 "shows its log."
             )
-    return Services(
-        workspace=ws, airflow=airflow_client(ws), dagster=DagsterClient(service_record(ws, "dagster")["url"])
-    )
+    return Services(workspace=ws, airflow=airflow_client(ws), dagster=dagster_client(ws))
 
 
 def stop_service(ws: Workspace, name: str, *, grace: float = 10.0) -> int:

@@ -354,8 +354,9 @@ class Workbench:
 
         links = services.ui_links(self.workspace)
         return Markdown(
-            f"- [Airflow UI]({links['airflow']}) (user `{services.AIRFLOW_USER}`, password in "
-            f"`secrets/airflow_password` of the workspace)\n- [Dagster UI]({links['dagster']})"
+            f"- [Airflow UI]({links['airflow']})\n- [Dagster UI]({links['dagster']})\n\n"
+            f"Both ask for the user `{services.AIRFLOW_USER}` and the password in `secrets/airflow_password` "
+            "of the workspace."
         )
 
 

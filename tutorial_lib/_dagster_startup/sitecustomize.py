@@ -1,7 +1,9 @@
-"""Start-up tuning for the workspace's Dagster processes (this folder is on their PYTHONPATH only).
+"""Start-up hooks for the workspace's Dagster processes (this folder is on their PYTHONPATH only).
 
-Dagster exposes neither setting below, so each is applied the moment Dagster imports the module that
-holds it:
+Each is applied the moment Dagster imports the module it changes. Always, as it is security: the webserver
+serves its app behind the workspace's login (`tutorial_lib/dagster_gate.py`); if the place it hooks into is
+gone, the webserver does not start. The speed tunings, which Dagster exposes no setting for, apply only as
+`tutorial_lib/tuning.py` allows:
 - The code server starts runs from a fork server (Python's "forkserver" start method) that has already
   imported Dagster, dbt and the definitions (`_run_preload.py`), instead of spawning a fresh interpreter
   that imports them all again: about 10-15 s less per run on a small machine. The fork server is a
@@ -56,35 +58,45 @@ def _faster_sensor_loop(module: ModuleType) -> None:
         module.MIN_INTERVAL_LOOP_TIME = SENSOR_LOOP_SECONDS
 
 
-def _selected() -> dict[str, Callable[[ModuleType], None]]:
-    """The tunings `tutorial_lib/tuning.py` allows: the Dagster version they were written for, not off."""
+def _load(name: str) -> ModuleType:
+    """A module of tutorial_lib alone, not the package, whose imports every Dagster process would pay for."""
     import importlib.util
     from pathlib import Path
 
-    # The module alone, not the tutorial_lib package, whose imports every Dagster process would pay for.
     spec = importlib.util.spec_from_file_location(
-        "_airlift_tuning", Path(__file__).parent.parent / "tuning.py"
+        f"_airlift_{name}", Path(__file__).parent.parent / f"{name}.py"
     )
     if spec is None or spec.loader is None:
-        return {}
-    tuning = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tuning)
+        raise ImportError(f"tutorial_lib/{name}.py cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gate_webserver(module: ModuleType) -> None:
+    _load("dagster_gate").install(module)  # raises, stopping the webserver, if it cannot
+
+
+def _selected() -> dict[str, Callable[[ModuleType], None]]:
+    """The tunings `tutorial_lib/tuning.py` allows: the Dagster version they were written for, not off."""
+    tuning = _load("tuning")
     chosen = {"dagster._grpc.server": ("dagster_fork_server_runs", _fork_runs)}
     chosen["dagster._daemon.sensor"] = ("dagster_sensor_loop", _faster_sensor_loop)
     return {module: apply for module, (name, apply) in chosen.items() if tuning.state(name) == "live"}
 
 
-TUNINGS: dict[str, Callable[[ModuleType], None]] = _selected()
+# The login is registered first, so that nothing the tunings do can keep it from the webserver.
+HOOKS: dict[str, Callable[[ModuleType], None]] = {"dagster_webserver.cli": _gate_webserver}
 
 
-class _TuningFinder(importlib.abc.MetaPathFinder):
-    """Finds the tuned modules as usual, then applies the tuning right after each one runs."""
+class _HookFinder(importlib.abc.MetaPathFinder):
+    """Finds the hooked modules as usual, then applies the hook right after each one runs."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        tune = TUNINGS.get(fullname)
-        if tune is None:
+        hook = HOOKS.get(fullname)
+        if hook is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
@@ -93,10 +105,12 @@ class _TuningFinder(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             execute(module)
-            tune(module)
+            hook(module)
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
-sys.meta_path.insert(0, _TuningFinder())
+sys.meta_path.insert(0, _HookFinder())
+TUNINGS: dict[str, Callable[[ModuleType], None]] = _selected()
+HOOKS.update(TUNINGS)

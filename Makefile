@@ -32,7 +32,7 @@ tutorial: install
 	$(BIN)/airlift-tutorial run $(STAGES)
 
 test: install lint
-	PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+	PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
 
 # The tests that need no services, on two workers (pytest-xdist): about a minute.
 unit: install

@@ -227,8 +227,11 @@ def test_the_dagster_ui_shows_nothing_to_a_browser_without_the_workspace_login(
         # (Not `fetch` in the page: Chromium would wait for the login prompt's answer.)
         assert tab.request.post(f"{link}graphql", data={"query": "{ version }"}).status == 401
         # A page load: the login prompt, which a browser without the password can only dismiss.
+        answered: list[tuple[int, str]] = []
+        tab.on("response", lambda response: answered.append((response.status, response.url)))
         with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
             tab.goto(link)
-        assert "__webpack_public_path__" not in tab.content()  # Dagster's UI never loaded
+        # Dagster's UI never loaded: nothing under its address answered anything but 401.
+        assert answered and {status for status, url in answered if url.startswith(link)} == {401}, answered
     finally:
         tab.context.close()

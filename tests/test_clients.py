@@ -209,3 +209,15 @@ def test_wait_until_returns_the_first_truthy_value_and_times_out_with_advice() -
         wait_until(
             lambda: None, what="y", timeout=0.05, interval=0.01, show=False, on_timeout=lambda: "Try again"
         )
+
+
+def test_a_check_started_in_the_same_second_a_run_ended_counts_as_after_it() -> None:
+    from tutorial_lib.dagster import CheckResult
+
+    # Seen in a soak run: the DAG run ended at 19:17:53.137, the sensor's check started at 19:17:53.5, and
+    # Dagster stored that start as 19:17:53.
+    result = CheckResult(
+        ("a",), "c", "SUCCEEDED", True, "ERROR", {}, "run", timestamp=1000.0, evaluated_at=1005.3
+    )
+    assert result.started_since(1000.137)
+    assert not result.started_since(1001.0)

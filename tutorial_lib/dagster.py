@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -185,6 +186,11 @@ class CheckResult:
     run_id: str
     timestamp: float
     evaluated_at: float | None = None
+
+    def started_since(self, moment: float) -> bool:
+        """Whether the execution started at or after `moment`. Dagster stores its start in whole seconds, so a
+        check the sensor launched in the same second as a DAG run ended still counts as after it."""
+        return self.timestamp >= math.floor(moment)
 
 
 class DagsterClient:
@@ -378,7 +384,7 @@ class DagsterClient:
 
         def probe() -> CheckResult | None:
             for result in self.check_results(key, name):
-                if result.timestamp >= after and result.status not in ("IN_PROGRESS", "PLANNED"):
+                if result.started_since(after) and result.status not in ("IN_PROGRESS", "PLANNED"):
                     return result
             return None
 
@@ -409,7 +415,7 @@ class DagsterClient:
             for node in self.asset_nodes()
             for check in (node.get("assetChecksOrError") or {}).get("checks", [])
             for result in self.check_results(node["assetKey"]["path"], check["name"], limit=100)
-            if result.timestamp >= since and result.passed is not None
+            if result.started_since(since) and result.passed is not None
         ]
         return {
             "dagster_runs": len(runs),

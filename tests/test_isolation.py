@@ -130,6 +130,7 @@ def learners_folder() -> Iterator[Workspace]:
         ws = Workspace(parent / "airlift-workbench").ensure()
         services.airflow_env(ws, port=1, dagster_url="http://127.0.0.1:2")
         services.dagster_env(ws)
+        services.code_server_socket(ws)
         yield ws
     finally:
         os.umask(old_umask)
@@ -166,6 +167,7 @@ def test_a_second_local_user_cannot_use_a_learners_dagster_or_airflow_or_read_th
     assert sorted(path.name for path in learners_folder.secrets_dir.iterdir()) == secret_names
     records = ws.read_state()["services"]
     sockets = _code_server_sockets(ws)
+    socket_folder = services.code_server_socket(learners_folder).parent
     assert sockets, "no code server socket found"
     secret_files = [str(learners_folder.secrets_dir / name) for name in secret_names]
     # Each service's leader holds the whole environment: Dagster's login and Airflow's secret key among it.
@@ -175,7 +177,7 @@ def test_a_second_local_user_cannot_use_a_learners_dagster_or_airflow_or_read_th
         "airflow": records["airflow"]["url"],
         "dag_id": tutorial_lib.DAG_ID,
         "files": [*secret_files, str(learners_folder.state_file)],
-        "folders": [str(learners_folder.secrets_dir)],
+        "folders": [str(learners_folder.secrets_dir), str(socket_folder)],
         "sockets": sockets,
         "environments": environments,
         "login": None,

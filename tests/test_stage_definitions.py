@@ -1,7 +1,7 @@
 """The Dagster definitions of the stages observe, partitions, migrate and decommission, loaded for real.
 
 The decommissioned stage loads and runs without any service. The three airlift stages read the DAG from a
-running Airflow, so they are loaded by the workbench's own `dagster dev` (marked `stage`).
+running Airflow, so they are loaded by the workbench's own Dagster (marked `stage`).
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def test_the_dbt_launcher_answers_its_version_at_once_and_hands_the_rest_to_dbt(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# observe, partitions, migrate: loaded by the workbench's `dagster dev` against its running Airflow
+# observe, partitions, migrate: loaded by the workbench's Dagster against its running Airflow
 
 
 @pytest.fixture(scope="module")

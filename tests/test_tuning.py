@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-import statistics
+import os
+import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 import tutorial_lib
-from tutorial_lib import services, tuning
+from tutorial_lib import airflow_webserver, services, tuning
 from tutorial_lib.workspace import Workspace
 
 
@@ -28,6 +30,8 @@ def test_switched_off_every_tuning_runs_stock(monkeypatch: pytest.MonkeyPatch, t
     dagster = services.dagster_env(ws)
     assert dagster["PYTHONPATH"] == str(services.DAGSTER_STARTUP)  # for the login, which is no tuning
     assert "GRPC_ENABLE_FORK_SUPPORT" not in dagster
+    code_server = services.dagster_commands(ws, 1, "")[0]
+    assert code_server[3:5] == ["code-server", "start"]  # stock: the proxy restarts a server per reload
 
 
 def test_another_version_falls_back_to_stock_with_one_warning(
@@ -47,13 +51,46 @@ def test_another_version_falls_back_to_stock_with_one_warning(
 def test_the_private_parts_the_tunings_use_are_still_there() -> None:
     from airflow.executors.sequential_executor import SequentialExecutor
     from airflow.www import app
+    from dagster._core.definitions.reconstruct import ReconstructableJob
     from dagster._daemon import sensor
     from dagster._grpc import server
 
     assert "self._mp_ctx" in inspect.getsource(server.DagsterApiServer.__init__)
+    # What the in-process reload rebuilds the definitions from, as the server's own __init__ does.
+    init = inspect.getsource(server.DagsterApiServer.__init__)
+    for part in ("_loadable_target_origin", "_entry_point", "_container_image", "_container_context"):
+        assert f"self.{part} =" in init, part
+    assert "self._reload_lock" in init and "self._defs_state_info" in init
+    loaded = inspect.signature(server.LoadedRepositories).parameters
+    assert {"defs_state_info", "code_location_name"} <= set(loaded)
+    assert callable(ReconstructableJob.get_definition.cache_clear)
     assert isinstance(sensor.MIN_INTERVAL_LOOP_TIME, int | float)
+    # dagster_quiet_sensor wraps the daemon's "is it due yet" check, which the loop looks up in its module.
+    assert list(inspect.signature(sensor.is_under_min_interval).parameters)[:2] == ["state", "remote_sensor"]
+    assert "is_under_min_interval(sensor_state, sensor)" in inspect.getsource(sensor.execute_sensor_iteration)
+    assert callable(sensor.get_elapsed)
+    # airflow_login_stat_throttle wraps the security manager's method every login goes through.
+    from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
+
+    assert "update_user_auth_stat(user" in inspect.getsource(FabAirflowSecurityManagerOverride.auth_user_db)
     assert "commands_to_run" in inspect.getsource(SequentialExecutor)
     assert callable(app.cached_app)
+
+
+def _tick_times(wb: tutorial_lib.Workbench) -> list[float]:
+    """The times of the airlift sensor's latest ticks, oldest first."""
+    return sorted(t["timestamp"] for t in wb.dagster.sensor_ticks(tutorial_lib.SENSOR_NAME, limit=30))
+
+
+def _pid_of(ws: Workspace, command: str) -> int:
+    """The pid of the workspace's Dagster process running `command`."""
+    for pid in services.service_processes(ws, "dagster"):
+        try:
+            if " ".join(psutil.Process(pid).cmdline()) == command:
+                return pid
+        except psutil.Error:
+            pass
+    raise AssertionError(f"no process runs {command}")
 
 
 @pytest.mark.stage
@@ -62,7 +99,15 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     ws = wb.workspace
     wb.start_stage("peer")
     log_size = ws.log_file("airflow").stat().st_size
-    wb.run_dag()
+    # dagster_quiet_sensor: with no DAG run ended lately, the airlift sensor is not evaluated every second.
+    services.wake_file(ws).touch()
+    os.utime(services.wake_file(ws), (0, 0))
+    quiet_from = time.time()
+    time.sleep(6)
+    quiet = [t for t in _tick_times(wb) if t > quiet_from]
+    assert len(quiet) <= 1, quiet  # stock: one tick a second (the sensor's own interval)
+    run = wb.run_dag()
+    time.sleep(4)
 
     def commands(name: str) -> list[str]:
         found = []
@@ -80,6 +125,37 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     assert any("tutorial_lib.airflow_webserver" in c for c in airflow)  # airflow_one_process_webserver
     assert not any("gunicorn" in c for c in airflow), airflow
     assert any("forkserver" in c for c in commands("dagster"))  # dagster_fork_server_runs
-    ticks = sorted(t["timestamp"] for t in wb.dagster.sensor_ticks(tutorial_lib.SENSOR_NAME, limit=12))
-    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
-    assert gaps and statistics.median(gaps) < 3, gaps  # dagster_sensor_loop: stock is 5 s or more
+    # dagster_sensor_loop, and the listener waking the sensor: evaluated every second after the run ended.
+    woken = [t for t in _tick_times(wb) if t > run.ended_at]
+    gaps = [later - earlier for earlier, later in zip(woken, woken[1:], strict=False)]
+    assert len(woken) >= 2 and max(gaps) < 2.5, woken  # stock: a tick every 5 s or more
+    # dagster_in_process_reload: new definitions, from the same code server process.
+    servers = [c for c in commands("dagster") if c.startswith(f"{sys.executable} -m dagster api grpc ")]
+    assert len(servers) == 1, commands("dagster")
+    server_pid = _pid_of(ws, servers[0])
+    before = set(wb.dagster.asset_keys())
+    wb.use_definitions("decommission")
+    after = set(wb.dagster.asset_keys())
+    assert before != after and not any(key.startswith("airflow/") for key in after), (before, after)
+    assert _pid_of(ws, servers[0]) == server_pid
+
+
+def test_successful_logins_are_written_once_a_minute_and_failures_always() -> None:
+    writes: list[tuple[int, bool]] = []
+
+    class Security:
+        def update_user_auth_stat(self, user: object, success: bool = True) -> None:
+            writes.append((user.id, success))  # type: ignore[attr-defined]
+            user.fail_login_count = 0 if success else 1  # type: ignore[attr-defined]
+
+    class User:
+        id, fail_login_count = 7, 0
+
+    security, user = Security(), User()
+    airflow_webserver.throttle_login_stats(security, every=60)
+    for _ in range(5):
+        security.update_user_auth_stat(user, True)
+    security.update_user_auth_stat(user, False)
+    security.update_user_auth_stat(user, True)  # written: it resets the failure count
+    security.update_user_auth_stat(user, True)
+    assert writes == [(7, True), (7, False), (7, True)]

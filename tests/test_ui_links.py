@@ -47,9 +47,9 @@ def test_prefixed_services_get_the_prefix_in_their_environment(tmp_path: Path) -
     airflow = services.airflow_env(ws, port=41234, dagster_url="http://127.0.0.1:5/d", path_prefix=prefix)
     assert airflow["AIRFLOW__WEBSERVER__BASE_URL"] == f"http://127.0.0.1:41234{prefix}"
     assert airflow["AIRFLOW__WEBSERVER__WEB_SERVER_HOST"] == "127.0.0.1"
-    dagster = services.dagster_env(ws, "/p/proxy/absolute/5")
-    assert dagster["DAGSTER_WEBSERVER_PATH_PREFIX"] == "/p/proxy/absolute/5"
-    assert "DAGSTER_WEBSERVER_PATH_PREFIX" not in services.dagster_env(ws)
+    webserver = services.dagster_commands(ws, 5, "/p/proxy/absolute/5")[1]
+    assert webserver[-2:] == ["--path-prefix", "/p/proxy/absolute/5"]
+    assert "--path-prefix" not in services.dagster_commands(ws, 5, "")[1]
     direct = services.airflow_env(ws, port=7, dagster_url="x")
     assert direct["AIRFLOW__WEBSERVER__BASE_URL"] == "http://127.0.0.1:7"
 

@@ -130,6 +130,11 @@ class AirflowClient:
         parsed = self.request("GET", f"dags/{dag_id}").get("last_parsed_time")
         return parse_time(parsed).timestamp() if parsed else 0.0
 
+    def request_parse(self, dag_id: str) -> None:
+        """Ask Airflow's DAG processor to parse the DAG's file next, whatever its parsing interval."""
+        token = self.request("GET", f"dags/{dag_id}")["file_token"]
+        self.request("PUT", f"parseDagFile/{token}")
+
     def tasks(self, dag_id: str) -> dict[str, str]:
         """task_id -> operator class name, as Airflow's serialized DAG has them now."""
         tasks = self.request("GET", f"dags/{dag_id}/tasks")["tasks"]

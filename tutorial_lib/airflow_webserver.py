@@ -12,12 +12,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import tuning
 from .dagster_gate import PASSWORD_FILE_VAR, USER_VAR
 
 # The workspace's password is a long random secret (`secrets/airflow_password`): stretching its hash adds no
 # protection, while Airflow's default (scrypt) costs ~140 ms of CPU on every REST call: the REST API checks
 # the Basic credentials of each request, and the airlift sensor and the workbench call it every second or so.
 PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
+# A successful login is written to the user's row (login count, last login) at most this often: the REST API
+# logs in on every request, and each write is a database commit.
+LOGIN_STAT_SECONDS = 60.0
 
 
 def ensure_user(app: Any) -> None:
@@ -54,6 +58,24 @@ def ensure_user(app: Any) -> None:
         print(f"Created the Airflow user {username!r}.", flush=True)
 
 
+def throttle_login_stats(security: Any, every: float = LOGIN_STAT_SECONDS) -> None:
+    """Record a user's successful logins at most once per `every` seconds; failed ones always."""
+    import time
+
+    original = security.update_user_auth_stat
+    written: dict[Any, float] = {}
+
+    def update_user_auth_stat(user: Any, success: bool = True) -> None:
+        now = time.monotonic()
+        if success and user.id in written and now - written[user.id] < every and not user.fail_login_count:
+            return
+        original(user, success)
+        if success:
+            written[user.id] = now
+
+    security.update_user_auth_stat = update_user_auth_stat
+
+
 def main() -> None:
     """Serve the Airflow app on the configured host and port until stopped (with `--create-user`: only make
     sure the workspace's user exists, for Airflow's stock web server)."""
@@ -71,6 +93,8 @@ def main() -> None:
     port = conf.getint("webserver", "web_server_port")
     app = cached_app()
     ensure_user(app)
+    if tuning.use("airflow_login_stat_throttle"):
+        throttle_login_stats(app.appbuilder.sm)
     server = make_server(host, port, app, threaded=True)
     # One line per request would bury the log under the workbench's polling.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,4 +1,4 @@
-"""The code location `dagster dev` loads: the stage definitions the workspace selected.
+"""The code location Dagster's code server loads: the stage definitions the workspace selected.
 
 The definitions in `dagster_defs/` are what a learner writes at work: they read Airflow's address and login
 from the environment, as a deployment would provide them. This module is the workbench's side of that: it

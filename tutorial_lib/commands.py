@@ -24,8 +24,7 @@ def environment(ws: Workspace, tool: str) -> dict[str, str]:
             path_prefix=airflow.get("path_prefix", ""),
         )
     if tool == "dagster":
-        dagster = services.service_record(ws, "dagster") or {}
-        return services.dagster_env(ws, dagster.get("path_prefix", ""))
+        return services.dagster_env(ws)
     raise ValueError(f"Unknown tool {tool!r}; choose one of: {', '.join(TOOLS)}.")
 
 

@@ -194,7 +194,7 @@ class CheckResult:
 
 
 class DagsterClient:
-    """A small client for the GraphQL API of one `dagster dev` webserver, with the workspace's login."""
+    """A small client for the GraphQL API of one workspace's Dagster webserver, with the workspace's login."""
 
     def __init__(self, url: str, *, auth: tuple[str, str] | None = None, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")

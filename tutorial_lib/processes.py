@@ -129,8 +129,8 @@ def stop_tree(pgid: int, *, owner: str | None = None, grace: float = 10.0) -> in
     """Stop a service's session, all descendants of its members, and (with owner) every owned process.
 
     SIGTERM first, SIGKILL whatever is left after `grace` seconds. A supervisor may start a replacement
-    child while it is being stopped (`dagster dev` restarts its code server), so the sweep repeats until
-    nothing is found. Returns how many processes were signalled.
+    child while it is being stopped (Dagster's stock code-server proxy restarts its server), so the sweep
+    repeats until nothing is found. Returns how many processes were signalled.
     """
     signalled: set[int] = set()
     for sweep in range(5):

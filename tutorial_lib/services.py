@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shlex
+import socket
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +24,19 @@ from .workspace import REPO_ROOT, Workspace
 # The workspace's login, for Airflow and Dagster alike: this user, the password in secrets/airflow_password.
 AIRFLOW_USER = "tutorial"
 SERVICES = ("airflow", "dagster")
+# Seconds between two parses of an unchanged DAG file.
+AIRFLOW_PARSE_INTERVAL = 60
 BIN = Path(sys.executable).parent
 DAGSTER_STARTUP = Path(__file__).parent / "_dagster_startup"
+AIRFLOW_PLUGINS = Path(__file__).parent / "airflow_plugins"
+WAKE_FILE_VAR = "AIRLIFT_TUTORIAL_WAKE_FILE"  # read by airflow_plugins/ and _dagster_startup/
+# The module Dagster's code server loads (it imports the stage definitions the workspace selected).
+CODE_LOCATION_MODULE = "tutorial_lib.code_location"
+# Linux allows 107 bytes for a Unix socket's path.
+MAX_SOCKET_PATH = 100
+SOCKET_NAME = "grpc.sock"
+# Written in DAGSTER_HOME once the instance's storage exists.
+INITIALIZED = ".initialized"
 
 
 class ServiceError(RuntimeError):
@@ -51,6 +66,11 @@ class Services:
         return ui_links(self.workspace)
 
 
+def wake_file(ws: Workspace) -> Path:
+    """The file Airflow touches when a DAG run ends, which wakes Dagster's airlift sensor."""
+    return ws.airflow_home / "dag_run_ended"
+
+
 def _base_env(ws: Workspace) -> dict[str, str]:
     env = {
         key: value
@@ -63,6 +83,8 @@ def _base_env(ws: Workspace) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
     )
+    if tuning.use("dagster_quiet_sensor"):
+        env[WAKE_FILE_VAR] = str(wake_file(ws))
     return env
 
 
@@ -107,15 +129,19 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         AIRFLOW__WEBSERVER__EXPOSE_CONFIG="False",
         # The workbench triggers every run itself, so the scheduler creates no @daily runs on its own.
         AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+        # New and removed DAG files are found within 5 s, changed ones parsed at once (modified-time order);
+        # an unchanged file is parsed again after a minute, or when the workbench asks (request_parse).
         AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL="5",
-        AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL="5",
+        AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=str(AIRFLOW_PARSE_INTERVAL),
         AIRFLOW__SCHEDULER__PARSING_PROCESSES="1",
-        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="5",
         AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="1",
-        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.2",
+        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="1",
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="1",
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
+        # Plugins: the listener that tells Dagster's daemon a DAG run ended (dagster_quiet_sensor tuning).
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(AIRFLOW_PLUGINS),
         # The proxy operators (customers_pipeline/operators.py) launch runs in Dagster, which wants the login.
         DAGSTER_URL=dagster_url,
         DAGSTER_USERNAME=AIRFLOW_USER,
@@ -125,10 +151,12 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
     return env
 
 
-def dagster_env(ws: Workspace, path_prefix: str = "") -> dict[str, str]:
-    """The environment `dagster dev` runs in: the login in front of its webserver, the start-up tunings."""
+def dagster_env(ws: Workspace) -> dict[str, str]:
+    """The environment of Dagster's processes: the login in front of its webserver, the start-up tunings."""
     env = _base_env(ws)
     env.update(DAGSTER_HOME=str(ws.dagster_home), **_login_env(ws))
+    # What `dagster dev` tells its processes: they serve a local development instance.
+    env["DAGSTER_IS_DEV_CLI"] = "1"
     ws.secret("dagster_session_key")
     env[dagster_gate.KEY_FILE_VAR] = str(ws.secrets_dir / "dagster_session_key")
     # sitecustomize.py there puts the webserver behind the login (always: it is no tuning) and applies the
@@ -137,13 +165,26 @@ def dagster_env(ws: Workspace, path_prefix: str = "") -> dict[str, str]:
     if tuning.use("dagster_fork_server_runs"):
         # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
         env["GRPC_ENABLE_FORK_SUPPORT"] = "false"
-    if path_prefix:
-        # `dagster dev` has no --path-prefix; the webserver it starts reads options from DAGSTER_WEBSERVER_*.
-        env["DAGSTER_WEBSERVER_PATH_PREFIX"] = path_prefix
     return env
 
 
-def _write_dagster_config(ws: Workspace) -> Path:
+def code_server_socket(ws: Workspace) -> Path:
+    """The Unix socket Dagster's code server listens on, in a folder only the learner can enter: inside the
+    workspace, or in the temporary folder when the workspace's path is too long for a socket's."""
+    folder = ws.dagster_home / "code_server"
+    if len(str(folder / SOCKET_NAME)) > MAX_SOCKET_PATH:
+        digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
+        folder = Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():
+        raise ServiceError(
+            f"{folder} belongs to another user; remove it, then run `airlift-tutorial up` again."
+        )
+    os.chmod(folder, 0o700)
+    return folder / SOCKET_NAME
+
+
+def _write_dagster_config(ws: Workspace, socket_path: Path) -> Path:
     (ws.dagster_home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         # Runs start at once instead of waiting in a queue for the daemon's next dequeue tick.
@@ -152,13 +193,30 @@ def _write_dagster_config(ws: Workspace) -> Path:
     )
     workspace_yaml = ws.dagster_home / "workspace.yaml"
     workspace_yaml.write_text(
-        "load_from:\n"
-        "  - python_module:\n"
-        "      module_name: tutorial_lib.code_location\n"
-        f"      location_name: {LOCATION_NAME}\n"
-        f"      working_directory: {REPO_ROOT}\n"
+        f"load_from:\n  - grpc_server:\n      socket: {socket_path}\n      location_name: {LOCATION_NAME}\n"
     )
     return workspace_yaml
+
+
+def dagster_commands(ws: Workspace, port: int, prefix: str) -> list[list[str]]:
+    """Dagster's three processes: the code server, the webserver and the daemon (what `dagster dev` starts,
+    without its supervisor and code-server proxy)."""
+    socket_path = code_server_socket(ws)
+    workspace_yaml = _write_dagster_config(ws, socket_path)
+    python = sys.executable
+    # With the in-process reload tuning, `dagster api grpc` reloads the definitions itself; stock, the
+    # code-server proxy restarts a fresh `dagster api grpc` for each reload.
+    # (--lazy-load-user-code: a load error is reported to the webserver instead of ending the server.)
+    in_process = tuning.use("dagster_in_process_reload")
+    server = ["api", "grpc", "--lazy-load-user-code"] if in_process else ["code-server", "start"]
+    code_server = [python, "-m", "dagster", *server, "--socket", str(socket_path), "--log-level", "warning"]
+    code_server += ["--location-name", LOCATION_NAME, "-m", CODE_LOCATION_MODULE, "-d", str(REPO_ROOT)]
+    webserver = [python, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)]
+    webserver += ["-w", str(workspace_yaml)]
+    if prefix:
+        webserver += ["--path-prefix", prefix]
+    daemon = [python, "-m", "dagster._daemon", "run", "-w", str(workspace_yaml)]
+    return [code_server, webserver, daemon]
 
 
 def service_record(ws: Workspace, name: str) -> dict[str, Any] | None:
@@ -238,9 +296,18 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> d
 
 
 def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
-    workspace_yaml = _write_dagster_config(ws)
-    argv = [str(BIN / "dagster"), "dev", "-w", str(workspace_yaml), "-h", "127.0.0.1", "-p", str(port)]
-    return _spawn_service(ws, "dagster", argv, dagster_env(ws, prefix), port, prefix)
+    commands = dagster_commands(ws, port, prefix)
+    socket_path = commands[0][commands[0].index("--socket") + 1]
+    # One session holds all three; if one exits, the others are stopped too. The webserver and the daemon
+    # connect to the code server once it listens (the readiness check reloads the location if needed).
+    started = " & ".join(shlex.join(command) for command in commands)
+    script = f"rm -f {shlex.quote(socket_path)}; {started} & wait -n; kill 0"
+    if not (ws.dagster_home / INITIALIZED).exists():
+        # A new instance's storage is created once, before three processes would race to create it.
+        migrate = shlex.join([sys.executable, "-m", "dagster", "instance", "migrate"])
+        script = f"{migrate} && touch {shlex.quote(str(ws.dagster_home / INITIALIZED))} && ({script})"
+    env = dagster_env(ws)
+    return _spawn_service(ws, "dagster", ["bash", "-c", script], env, port, prefix, socket=socket_path)
 
 
 def _spawn_service(
@@ -291,9 +358,21 @@ def _refuses_strangers(url: str) -> bool | None:
     return response.status_code == 401 and response.headers.get("WWW-Authenticate", "").startswith("Basic")
 
 
+def _listening_since(path: str) -> float | None:
+    """When the code server's Unix socket was bound (its file's time), or None while nothing listens on it."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(2)
+            probe.connect(path)
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
 def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float = 0.0) -> bool:
-    """Dagster answers only with the login, and its code location has loaded (after `loaded_after`,
-    reloading if needed). A Dagster that answers without the login is never reported ready."""
+    """Dagster answers only with the login, its code server listens, and its code location has loaded
+    (after `loaded_after` and after the code server started listening, reloading if needed). A Dagster that
+    answers without the login is never reported ready."""
     if not _alive(record):
         raise _died(ws, "dagster", record)
     refuses = _refuses_strangers(record["url"])
@@ -307,6 +386,9 @@ def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float
             f"(PYTHONPATH), whose gate is tutorial_lib/dagster_gate.py: see {ws.log_file('dagster')}, then "
             "`airlift-tutorial up`."
         )
+    listening = _listening_since(record["socket"]) if record.get("socket") else 0.0
+    if listening is None:
+        return False
     try:
         client = dagster_client(ws, record)
         if client.session.get(f"{client.url}/server_info", timeout=5).status_code != 200:
@@ -314,8 +396,8 @@ def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float
         entry = client.locations().get(LOCATION_NAME)
         if entry is None or entry["status"] != "LOADED":
             return False
-        if entry["updated"] < loaded_after:
-            # Loaded while Airflow was still starting: load again now that Airflow has the DAGs.
+        if entry["updated"] < max(loaded_after, listening):
+            # Loaded before Airflow had the DAGs, or before the code server listened: load it again now.
             client.reload_location(show=False)
         return client.location_ready()
     except (requests.RequestException, DagsterError) as exc:

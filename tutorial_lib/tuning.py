@@ -15,8 +15,11 @@ OFF = ("off", "no", "false", "0")
 TUNINGS: dict[str, tuple[str, str]] = {
     "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_executor.py
     "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_webserver.py
+    "airflow_login_stat_throttle": ("apache-airflow-providers-fab", "1.5."),  # airflow_webserver.py
     "dagster_fork_server_runs": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_sensor_loop": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
+    "dagster_quiet_sensor": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py, airflow_plugins/
+    "dagster_in_process_reload": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
 }
 
 log = logging.getLogger(__name__)

@@ -185,9 +185,11 @@ class Workbench:
         """Wait until Airflow has parsed the DAG file after `since` and its tasks (task_id -> operator class)
         are what `serves` expects.
 
-        Airflow's DAG processor parses every DAG file again a few seconds after the last time; that is
-        quicker than starting `airflow dags reserialize` (a new Airflow process) to force it.
+        Airflow's DAG processor parses a DAG file soon after it changes, but the proxied-state YAML is no
+        DAG file, and otherwise it waits a minute between parses (which keeps an idle Airflow cheap): so
+        the wait asks Airflow to parse the file now, through its REST API.
         """
+        self.airflow.request_parse(dag_id)
 
         def parsed() -> bool:
             return self.airflow.last_parsed(dag_id) >= since and serves(self.airflow.tasks(dag_id))

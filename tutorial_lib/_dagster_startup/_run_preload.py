@@ -1,6 +1,8 @@
 """Imported once by the code server's fork server, so that every run forked from it starts warm.
 
-Any failure is left to the run itself, which imports the same modules again and reports the error.
+Libraries only: a run imports the stage definitions (`tutorial_lib.code_location`, `dagster_defs`) itself,
+so that it sees them as they are after the latest reload. Any failure is left to the run itself, which
+imports the same modules again and reports the error.
 """
 
 import importlib
@@ -13,7 +15,8 @@ for _name in (
     "dbt.config.runtime",
     "dbt.adapters.duckdb",
     "duckdb",
-    "tutorial_lib.code_location",
+    "tutorial_lib.services",
+    "customers_pipeline.logic",
 ):
     try:
         importlib.import_module(_name)

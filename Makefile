@@ -36,7 +36,7 @@ test: install lint
 
 # The tests that need no services, on two workers (pytest-xdist): about a minute.
 unit: install
-	$(BIN)/python -m pytest -ra -m "not stage" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -ra -m "not stage" -n 2 --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

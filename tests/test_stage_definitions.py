@@ -40,8 +40,9 @@ CHECKS = {"customers_csv": ["validate_exported_csv"]}
 FIRST_DAY = START_DATE.strftime("%Y-%m-%d")
 
 
-def run_python(script: str, home: Path, timeout: float = 600) -> dict[str, Any]:
-    """Run a script in a fresh interpreter on the workspace `home`; return the JSON it prints last."""
+def run_python(script: str, home: Path, timeout: float = 600, lines: int = 1) -> Any:
+    """Run a script in a fresh interpreter on the workspace `home`; return the JSON it prints last (with
+    `lines` above 1: the JSON documents of that many last lines, in order)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "DAGSTER"))}
     env["AIRLIFT_TUTORIAL_HOME"] = str(home)
     done = subprocess.run(
@@ -53,7 +54,8 @@ def run_python(script: str, home: Path, timeout: float = 600) -> dict[str, Any]:
         timeout=timeout,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    found = [json.loads(line) for line in done.stdout.strip().splitlines()[-lines:]]
+    return found[0] if lines == 1 else found
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -68,8 +70,9 @@ def offline_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def decommission(offline_home: Path) -> dict[str, Any]:
-    """What the decommissioned definitions hold, loaded in a fresh interpreter with no Airflow anywhere."""
-    return run_python(
+    """What the decommissioned definitions hold, loaded in a fresh interpreter with no Airflow anywhere, and
+    (under "job") what a run of their job for one partition did."""
+    definitions, job = run_python(
         """
         import json, sys
         from dagster_defs.decommission import defs
@@ -78,7 +81,7 @@ def decommission(offline_home: Path) -> dict[str, Any]:
         schedule = defs.resolve_schedule_def("rebuild_customers_list_daily")
         job = defs.resolve_job_def(schedule.job_name)
         specs = defs.resolve_all_asset_specs()
-        print(json.dumps({
+        definitions = {
             "keys": sorted(spec.key.to_user_string() for spec in specs),
             "executable": sorted(k.to_user_string() for k in graph.executable_asset_keys),
             "partition_starts": sorted({spec.partitions_def.start.isoformat() for spec in specs}),
@@ -90,10 +93,32 @@ def decommission(offline_home: Path) -> dict[str, Any]:
             "job_keys": sorted(k.to_user_string() for k in job.asset_layer.selected_asset_keys),
             "job_checks": sorted(c.name for c in job.asset_layer.asset_graph.asset_check_keys),
             "modules": sorted({m.split(".")[0] for m in sys.modules} & {"dagster_airlift", "airflow"}),
-        }))
+        }
+
+        # Then the job, for one partition, in the same interpreter (its imports are paid once).
+        import subprocess
+        from dagster import DagsterInstance
+        from customers_pipeline import paths
+
+        with DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(partition_key="2026-03-01", instance=instance)
+        materialized = {
+            e.asset_key.to_user_string(): e.partition
+            for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
+        }
+        checks = [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()]
+        # While this process still lives: can another process open the DuckDB file for writing?
+        probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+        lock = subprocess.run([sys.executable, "-c", probe, str(paths.duckdb_path())], capture_output=True)
+        job_report = {"materialized": materialized, "checks": checks, "probe_rc": lock.returncode,
+                      "probe_err": lock.stderr.decode()[-300:]}
+        print(json.dumps(definitions))
+        print(json.dumps(job_report))
         """,
         offline_home,
+        lines=2,
     )
+    return {**definitions, "job": job}
 
 
 def test_decommission_has_the_nine_assets_all_executable_and_no_dag_asset(
@@ -128,30 +153,10 @@ def test_decommission_loads_without_airflow_or_dagster_airlift(
     assert "services" not in Workspace(offline_home).read_state()
 
 
-def test_decommission_job_builds_a_partition_and_leaves_duckdb_unlocked(offline_home: Path) -> None:
-    report = run_python(
-        """
-        import json, subprocess, sys
-        from dagster import DagsterInstance
-        from customers_pipeline import paths
-        from dagster_defs.decommission import defs
-
-        job = defs.resolve_job_def("rebuild_customers_list")
-        with DagsterInstance.ephemeral() as instance:
-            result = job.execute_in_process(partition_key="2026-03-01", instance=instance)
-        materialized = {
-            e.asset_key.to_user_string(): e.partition
-            for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
-        }
-        checks = [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()]
-        # While this process still lives: can another process open the DuckDB file for writing?
-        probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
-        lock = subprocess.run([sys.executable, "-c", probe, str(paths.duckdb_path())], capture_output=True)
-        print(json.dumps({"materialized": materialized, "checks": checks, "probe_rc": lock.returncode,
-                          "probe_err": lock.stderr.decode()[-300:]}))
-        """,
-        offline_home,
-    )
+def test_decommission_job_builds_a_partition_and_leaves_duckdb_unlocked(
+    decommission: dict[str, Any], offline_home: Path
+) -> None:
+    report = decommission["job"]
     assert report["materialized"] == dict.fromkeys(MAPPED_KEYS, "2026-03-01")
     assert report["checks"] == [["validate_exported_csv", True]]
     assert report["probe_rc"] == 0, report["probe_err"]

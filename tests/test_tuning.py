@@ -83,14 +83,18 @@ def _tick_times(wb: tutorial_lib.Workbench) -> list[float]:
 
 
 def _pid_of(ws: Workspace, command: str) -> int:
-    """The pid of the workspace's Dagster process running `command`."""
+    """The pid of the workspace's Dagster process running `command` (the parent, if its child runs it too)."""
+    found = {}
     for pid in services.service_processes(ws, "dagster"):
         try:
-            if " ".join(psutil.Process(pid).cmdline()) == command:
-                return pid
+            process = psutil.Process(pid)
+            if " ".join(process.cmdline()) == command:
+                found[pid] = process.ppid()
         except psutil.Error:
             pass
-    raise AssertionError(f"no process runs {command}")
+    parents = [pid for pid, parent in found.items() if parent not in found]
+    assert len(parents) == 1, f"{len(parents)} processes run {command}"
+    return parents[0]
 
 
 @pytest.mark.stage
@@ -124,15 +128,18 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     airflow = commands("airflow")
     assert any("tutorial_lib.airflow_webserver" in c for c in airflow)  # airflow_one_process_webserver
     assert not any("gunicorn" in c for c in airflow), airflow
-    assert any("forkserver" in c for c in commands("dagster"))  # dagster_fork_server_runs
+    # dagster_fork_server_runs: the fork server runs fork from is a fork of the code server (same command).
+    code_server = f"{sys.executable} -m dagster api grpc "
+    servers = sorted({c for c in commands("dagster") if c.startswith(code_server)})
+    assert len(servers) == 1, commands("dagster")
+    server = psutil.Process(_pid_of(ws, servers[0]))
+    assert [" ".join(child.cmdline()) for child in server.children()].count(servers[0]) == 1
     # dagster_sensor_loop, and the listener waking the sensor: evaluated every second after the run ended.
     woken = [t for t in _tick_times(wb) if t > run.ended_at]
     gaps = [later - earlier for earlier, later in zip(woken, woken[1:], strict=False)]
     assert len(woken) >= 2 and max(gaps) < 2.5, woken  # stock: a tick every 5 s or more
     # dagster_in_process_reload: new definitions, from the same code server process.
-    servers = [c for c in commands("dagster") if c.startswith(f"{sys.executable} -m dagster api grpc ")]
-    assert len(servers) == 1, commands("dagster")
-    server_pid = _pid_of(ws, servers[0])
+    server_pid = server.pid
     before = set(wb.dagster.asset_keys())
     wb.use_definitions("decommission")
     after = set(wb.dagster.asset_keys())

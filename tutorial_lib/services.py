@@ -190,6 +190,9 @@ def _write_dagster_config(ws: Workspace, socket_path: Path) -> Path:
         # Runs start at once instead of waiting in a queue for the daemon's next dequeue tick.
         "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
         "sensors:\n  use_threads: true\n  num_workers: 2\n"
+        # No definitions here use declarative automation or freshness: their daemons would only poll.
+        "auto_materialize:\n  enabled: false\n  use_sensors: false\n"
+        "freshness:\n  enabled: false\n"
     )
     workspace_yaml = ws.dagster_home / "workspace.yaml"
     workspace_yaml.write_text(

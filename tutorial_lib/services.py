@@ -300,7 +300,7 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> d
 
 def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
     commands = dagster_commands(ws, port, prefix)
-    socket_path = commands[0][commands[0].index("--socket") + 1]
+    socket_path = str(code_server_socket(ws))
     # One session holds all three; if one exits, the others are stopped too. The webserver and the daemon
     # connect to the code server once it listens (the readiness check reloads the location if needed).
     started = " & ".join(shlex.join(command) for command in commands)

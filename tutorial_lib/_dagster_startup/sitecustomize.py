@@ -28,6 +28,7 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -179,8 +180,6 @@ def _quiet_airlift_sensor(module: ModuleType) -> None:
         elapsed = elapsed_of(state)
         if elapsed is None or elapsed >= QUIET_SENSOR_SECONDS:
             return False
-        import time
-
         try:
             ended = os.stat(wake_file).st_mtime
         except OSError:

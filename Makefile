@@ -16,7 +16,7 @@ install: $(KERNEL)
 	.tools/bin/pip install --quiet uv
 
 $(BIN)/python: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	@touch $@
 
 $(KERNEL): $(BIN)/python

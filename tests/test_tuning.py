@@ -3,18 +3,23 @@ stock behaviour, with one warning, when switched off or facing other versions.""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import json
 import logging
 import os
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 import tutorial_lib
-from tutorial_lib import airflow_webserver, services, tuning
+from tutorial_lib import airflow_scheduler_wake, airflow_webserver, services, tuning
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import Workspace
 
@@ -31,6 +36,9 @@ def test_switched_off_every_tuning_runs_stock(monkeypatch: pytest.MonkeyPatch, t
     dagster = services.dagster_env(ws)
     assert dagster["PYTHONPATH"] == str(services.DAGSTER_STARTUP)  # for the login, which is no tuning
     assert "GRPC_ENABLE_FORK_SUPPORT" not in dagster
+    airflow = services.airflow_env(ws, port=1, dagster_url="")
+    assert airflow_scheduler_wake.WAKE_FILE_VAR not in airflow
+    assert airflow["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "1"
     code_server = services.dagster_commands(ws, 1, "")[0]
     assert code_server[3:5] == ["code-server", "start"]  # stock: the proxy restarts a server per reload
 
@@ -70,6 +78,14 @@ def test_the_private_parts_the_tunings_use_are_still_there() -> None:
     assert list(inspect.signature(sensor.is_under_min_interval).parameters)[:2] == ["state", "remote_sensor"]
     assert "is_under_min_interval(sensor_state, sensor)" in inspect.getsource(sensor.execute_sensor_iteration)
     assert callable(sensor.get_elapsed)
+    # ...and the sensor loop's sleep, on the shutdown event the daemon hands it.
+    loop = sensor.execute_sensor_iteration_loop
+    assert list(inspect.signature(loop).parameters)[:3] == [
+        "workspace_process_context",
+        "logger",
+        "shutdown_event",
+    ]
+    assert "shutdown_event.wait(sleep_time)" in inspect.getsource(loop)
     # airflow_login_stat_throttle wraps the security manager's method every login goes through.
     from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
 
@@ -129,8 +145,9 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
         return found
 
     with ws.log_file("airflow").open() as log:
-        log.seek(log_size)
+        assert "Warmed dbt up for forked tasks" in log.read(log_size)  # airflow_warm_dbt, at the start
         assert "Executing command in a fork" in log.read()  # airflow_forking_executor
+    assert services.scheduler_wake_file(ws).exists()  # airflow_scheduler_wake: the trigger woke it
     airflow = commands("airflow")
     assert any("tutorial_lib.airflow_webserver" in c for c in airflow)  # airflow_one_process_webserver
     assert not any("gunicorn" in c for c in airflow), airflow
@@ -153,6 +170,52 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     assert _pid_of(ws, servers[0]) == server_pid
 
 
+def test_the_sensor_daemon_runs_the_wakeable_sensor_loop(tmp_path: Path) -> None:
+    # The hook must wrap the loop before the daemon module imports it by name.
+    probe = "from dagster._daemon import daemon; print(daemon.execute_sensor_iteration_loop.__qualname__)"
+    env = {**services.dagster_env(Workspace(tmp_path / "ws").ensure()), "PATH": os.environ["PATH"]}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "_quiet_airlift_sensor.<locals>.execute_sensor_iteration_loop"
+
+
+def _wakeable(tmp_path: Path, quiet_seconds: float) -> tuple[Any, threading.Event, Path]:
+    """A WakeableShutdown (from the Dagster processes' start-up folder) on a fresh event and wake file."""
+    spec = importlib.util.spec_from_file_location(
+        "_sensor_wake", services.DAGSTER_STARTUP / "_sensor_wake.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    wake_file, event = tmp_path / "dag_run_ended", threading.Event()
+    wake_file.touch()
+    os.utime(wake_file, (0, 0))
+    shutdown = module.WakeableShutdown(event, str(wake_file), quiet_seconds=quiet_seconds, window_seconds=10)
+    return shutdown, event, wake_file
+
+
+def test_the_quiet_sensor_loop_sleeps_long_until_a_dag_run_ends(tmp_path: Path) -> None:
+    shutdown, _, wake_file = _wakeable(tmp_path, quiet_seconds=0.6)
+    started = time.monotonic()
+    assert shutdown.wait(0.05) is False
+    assert time.monotonic() - started >= 0.55  # quiet: the loop's 0.05 s became the quiet interval
+    shutdown, _, wake_file = _wakeable(tmp_path, quiet_seconds=60)
+    threading.Timer(0.3, wake_file.touch).start()
+    started = time.monotonic()
+    assert shutdown.wait(0.05) is False
+    assert time.monotonic() - started < 30  # woken by the file, long before the quiet interval
+    started = time.monotonic()
+    assert shutdown.wait(0.05) is False
+    assert time.monotonic() - started < 30  # within the wake window: the loop's own short sleep
+
+
+def test_the_quiet_sensor_loop_still_stops_at_once_on_shutdown(tmp_path: Path) -> None:
+    shutdown, event, _ = _wakeable(tmp_path, quiet_seconds=60)
+    threading.Timer(0.2, event.set).start()
+    started = time.monotonic()
+    assert shutdown.wait(1) is True
+    assert time.monotonic() - started < 30 and shutdown.is_set()
+
+
 def test_successful_logins_are_written_once_a_minute_and_failures_always() -> None:
     writes: list[tuple[int, bool]] = []
 
@@ -172,3 +235,81 @@ def test_successful_logins_are_written_once_a_minute_and_failures_always() -> No
     security.update_user_auth_stat(user, True)  # written: it resets the failure count
     security.update_user_auth_stat(user, True)
     assert writes == [(7, True), (7, False), (7, True)]
+
+
+def test_warming_dbt_up_touches_no_workspace_data_and_forked_builds_use_the_workspace(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    script = """
+import json, os, subprocess, sys
+from pathlib import Path
+from customers_pipeline import logic, paths
+from tutorial_lib.airflow_executor import RAW_CUSTOMER_COLUMNS, warm_dbt
+
+scratch = Path(sys.argv[1])
+warmed = warm_dbt(scratch)
+report = {"warmed": warmed, "home": os.environ["AIRLIFT_TUTORIAL_HOME"],
+          "threads": len(os.listdir("/proc/self/task")), "real_db_before": paths.duckdb_path().exists()}
+probe = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+report["scratch_db_free"] = subprocess.run(
+    [sys.executable, "-c", probe, str(scratch / "data" / "jaffle_shop.duckdb")]).returncode == 0
+pid = os.fork()
+if pid == 0:
+    logic.load_csv_to_duckdb(paths.raw_customers_csv(), paths.duckdb_path(), "raw_data", "raw_customers",
+                             list(RAW_CUSTOMER_COLUMNS))
+    built = logic.run_dbt_build(paths.DBT_PROJECT_DIR, paths.dbt_target_path(), paths.dbt_log_path())
+    os._exit(0 if len(built) == 29 else 3)
+report["fork_status"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+import duckdb
+with duckdb.connect(str(paths.duckdb_path()), read_only=True) as con:
+    report["customers"] = con.execute("select count(*) from main.customers").fetchone()[0]
+print(json.dumps(report))
+"""
+    env = {**os.environ, "AIRLIFT_TUTORIAL_HOME": str(ws.home)}
+    scratch = ws.airflow_home / "dbt_warmup"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(scratch)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # The forked build parsed the project afresh (a new workspace has no partial parse): with dbt's static
+    # parser used in the warm-up, that parse hung in the fork.
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "warmed": True,
+        "home": str(ws.home),  # restored after the scratch build
+        "threads": 1,  # forking stays safe
+        "real_db_before": False,  # the workspace's DuckDB file was never created or opened
+        "scratch_db_free": True,  # dbt-duckdb closed its cached database before any fork
+        "fork_status": 0,
+        "customers": report["customers"],
+    }
+    assert report["customers"] > 0
+
+
+def test_the_scheduler_sleeps_long_until_a_request_changes_something(tmp_path: Path) -> None:
+    wake_file = tmp_path / "scheduler_wake"
+    clock = airflow_scheduler_wake.WakeableTime(time, str(wake_file), poll_seconds=0.02)
+    started = time.monotonic()
+    clock.sleep(0.5)
+    assert time.monotonic() - started >= 0.45  # nothing touched it: the whole sleep
+    wake_file.touch()  # a trigger while the scheduler was busy with its loop...
+    started = time.monotonic()
+    clock.sleep(60)
+    assert time.monotonic() - started < 30  # ...ends the next sleep at once
+    started = time.monotonic()
+    clock.sleep(60)
+    assert time.monotonic() - started < 30  # just after a wake: on to the next whole second only
+    assert clock.monotonic() > 0  # the rest of the time module is the real one
+
+
+def test_the_scheduler_applies_the_wakeable_sleep_only_in_the_scheduler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(airflow_scheduler_wake.WAKE_FILE_VAR, "/nonexistent/scheduler_wake")
+    monkeypatch.delitem(sys.modules, "airflow.jobs.scheduler_job_runner", raising=False)
+    assert airflow_scheduler_wake.install_in_scheduler() is False  # a backfill, say: no scheduler module
+    from airflow.jobs import scheduler_job_runner
+
+    monkeypatch.setattr(scheduler_job_runner, "time", time)
+    assert airflow_scheduler_wake.install_in_scheduler() is True
+    assert isinstance(scheduler_job_runner.time, airflow_scheduler_wake.WakeableTime)
+    assert "time.sleep(min(self._scheduler_idle_sleep_time" in inspect.getsource(scheduler_job_runner)

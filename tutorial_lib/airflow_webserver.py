@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import tuning
+from . import airflow_scheduler_wake, tuning
 from .dagster_gate import PASSWORD_FILE_VAR, USER_VAR
 
 # The workspace's password is a long random secret (`secrets/airflow_password`): stretching its hash adds no
@@ -95,6 +95,7 @@ def main() -> None:
     ensure_user(app)
     if tuning.use("airflow_login_stat_throttle"):
         throttle_login_stats(app.appbuilder.sm)
+    airflow_scheduler_wake.wake_on_changes(app)  # only where the workbench set a wake file
     server = make_server(host, port, app, threaded=True)
     # One line per request would bury the log under the workbench's polling.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from . import dagster_gate, jupyter_proxy, processes, tuning
+from . import airflow_scheduler_wake, dagster_gate, jupyter_proxy, processes, tuning
 from .airflow import AirflowClient, AirflowError
 from .dagster import LOCATION_NAME, DagsterClient, DagsterError
 from .progress import WaitTimeout, wait_until
@@ -69,6 +69,11 @@ class Services:
 def wake_file(ws: Workspace) -> Path:
     """The file Airflow touches when a DAG run ends, which wakes Dagster's airlift sensor."""
     return ws.airflow_home / "dag_run_ended"
+
+
+def scheduler_wake_file(ws: Workspace) -> Path:
+    """The file Airflow's web server touches after a request that changes something, to wake the scheduler."""
+    return ws.airflow_home / "scheduler_wake"
 
 
 def _base_env(ws: Workspace) -> dict[str, str]:
@@ -136,7 +141,7 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         AIRFLOW__SCHEDULER__PARSING_PROCESSES="1",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="5",
         AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="1",
-        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="1",
+        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="1",  # longer when the web server can wake it (below)
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="1",
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
@@ -148,6 +153,10 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         DAGSTER_PASSWORD=ws.secret("airflow_password"),
         **_login_env(ws),  # for the web server, which creates the workspace's Airflow user
     )
+    woken = tuning.use("airflow_forking_executor") and tuning.use("airflow_one_process_webserver")
+    if woken and tuning.use("airflow_scheduler_wake"):
+        env[airflow_scheduler_wake.WAKE_FILE_VAR] = str(scheduler_wake_file(ws))
+        env["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] = str(airflow_scheduler_wake.QUIET_SECONDS)
     return env
 
 

@@ -16,6 +16,8 @@ TUNINGS: dict[str, tuple[str, str]] = {
     "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_executor.py
     "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_webserver.py
     "airflow_login_stat_throttle": ("apache-airflow-providers-fab", "1.5."),  # airflow_webserver.py
+    "airflow_scheduler_wake": ("apache-airflow", "2.11."),  # airflow_scheduler_wake.py
+    "airflow_warm_dbt": ("dbt-duckdb", "1.11."),  # airflow_executor.py (closes dbt-duckdb's cached database)
     "dagster_fork_server_runs": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_sensor_loop": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_quiet_sensor": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py, airflow_plugins/

@@ -13,8 +13,9 @@ gone, the webserver does not start. The speed tunings, which Dagster exposes no 
 - The sensor daemon looks for due sensors every second instead of every 5 s, so a finished Airflow run
   reaches Dagster about 2 s sooner (the airlift sensor itself runs every second).
 - While no Airflow DAG run has ended in the last 10 s, the daemon evaluates the airlift sensor every 15 s
-  instead of every second. Airflow tells it when one ends (`tutorial_lib/airflow_plugins/`, through a
-  file's time), so observation stays as quick while an idle workspace stops polling Airflow each second.
+  instead of every second, and its sensor loop sleeps as long (`_sensor_wake.py`). Airflow tells it when
+  one ends (`tutorial_lib/airflow_plugins/`, through a file's time), which ends the sleep at once, so
+  observation stays as quick while an idle workspace stops polling Airflow and Dagster's storage.
 - The code server (`dagster api grpc`) reloads the definitions in its own process when asked to, instead of
   the stock code-server proxy starting a new interpreter that imports Dagster and dbt all over again: a
   stage start takes a second or two instead of 12-16 s. The stage modules (`dagster_defs`, the code
@@ -187,6 +188,22 @@ def _quiet_airlift_sensor(module: ModuleType) -> None:
         return time.time() - ended > WAKE_WINDOW_SECONDS
 
     module.is_under_min_interval = is_under_min_interval
+    loop = getattr(module, "execute_sensor_iteration_loop", None)
+    if loop is None:
+        return
+    from _sensor_wake import WakeableShutdown
+
+    def execute_sensor_iteration_loop(workspace_process_context, logger, shutdown_event, *args, **kwargs):
+        # The loop's sleep between passes, too, grows while Airflow is quiet (see _sensor_wake.py).
+        wakeable = WakeableShutdown(
+            shutdown_event,
+            wake_file,
+            quiet_seconds=QUIET_SENSOR_SECONDS,
+            window_seconds=WAKE_WINDOW_SECONDS,
+        )
+        return loop(workspace_process_context, logger, wakeable, *args, **kwargs)
+
+    module.execute_sensor_iteration_loop = execute_sensor_iteration_loop
 
 
 def _faster_sensor_loop(module: ModuleType) -> None:

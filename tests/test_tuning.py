@@ -313,3 +313,17 @@ def test_the_scheduler_applies_the_wakeable_sleep_only_in_the_scheduler(
     assert airflow_scheduler_wake.install_in_scheduler() is True
     assert isinstance(scheduler_job_runner.time, airflow_scheduler_wake.WakeableTime)
     assert "time.sleep(min(self._scheduler_idle_sleep_time" in inspect.getsource(scheduler_job_runner)
+
+
+@pytest.mark.stage
+def test_proxied_state_changes_in_a_row_each_reach_airflow_by_a_requested_parse(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.Workbench(running.workspace, running.airflow, running.dagster, show=False)
+    wb.start_stage("migrate")
+    for changes in ({"build_dbt_models": True}, {"build_dbt_models": False}, {"export_customers": True}):
+        started = time.monotonic()
+        assert all(wb.set_proxied(changes)[task] is proxied for task, proxied in changes.items())
+        # Well under the periodic parse (a woken scheduler parses again at once, and Airflow stores a DAG
+        # parsed right after the previous store: it skipped that store, and the change waited a minute).
+        assert time.monotonic() - started < services.AIRFLOW_PARSE_INTERVAL / 2, changes

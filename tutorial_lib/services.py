@@ -142,7 +142,9 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="5",
         AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="1",
         AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="1",  # longer when the web server can wake it (below)
-        AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="1",
+        # A parse the workbench asks for right after another one must still store the DAG it found (Airflow
+        # skips storing a changed DAG parsed within this many seconds of the last store).
+        AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="0",
         AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
         # Plugins: the listener that tells Dagster's daemon a DAG run ended (dagster_quiet_sensor tuning).

@@ -26,6 +26,8 @@ def test_the_airflow_passthrough_acts_on_the_workspace(tmp_path: Path) -> None:
     done = _cli(tmp_path / "ws", "airflow", "config", "get-value", "core", "dags_folder")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == str((tmp_path / "ws" / "dags").resolve())
+    # A command may have triggered a run: the scheduler is woken to see it now (airflow_scheduler_wake).
+    assert (tmp_path / "ws" / "airflow" / "scheduler_wake").exists()
 
 
 def test_the_dagster_passthrough_uses_the_workspace_dagster_home(tmp_path: Path) -> None:

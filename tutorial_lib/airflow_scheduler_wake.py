@@ -24,7 +24,10 @@ QUIET_SECONDS = 5.0
 POLL_SECONDS = 0.1
 # After a wake, the scheduler passes at each whole second for this long (see WakeableTime.sleep).
 AFTER_WAKE_SECONDS = 2.0
-CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A run triggered or a task cleared (POST), a parse requested (PUT), a DAG (un)paused or a state set (PATCH).
+# Not DELETE: deleting runs gives the scheduler nothing to do, and a scheduler woken while a queued run is
+# being deleted can fail its own commit of that run (StaleDataError) and stop.
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,18 @@ def install_in_scheduler() -> bool:
     return True
 
 
+def wake(environ: dict[str, str]) -> None:
+    """Wake the scheduler of the Airflow whose environment this is (nothing if it has no wake file)."""
+    wake_file = environ.get(WAKE_FILE_VAR)
+    if wake_file:
+        try:
+            Path(wake_file).touch()
+        except OSError:
+            log.warning(
+                "Could not touch %s; the scheduler notices the change within its idle sleep.", wake_file
+            )
+
+
 def wake_on_changes(app: Any) -> bool:
     """Have the Flask `app` touch the wake file after each successful request that changes something."""
     wake_file = os.environ.get(WAKE_FILE_VAR)
@@ -93,18 +108,11 @@ def wake_on_changes(app: Any) -> bool:
         return False
     from flask import request
 
-    path = Path(wake_file)
-
     def wake_the_scheduler(response: Any) -> Any:
         # The REST API's batch reads (`.../list`) are POSTs too; they change nothing.
         changing = request.method in CHANGING_METHODS and not request.path.endswith("/list")
         if changing and response.status_code < 400:
-            try:
-                path.touch()
-            except OSError:
-                log.warning(
-                    "Could not touch %s; the scheduler notices the change within its idle sleep.", path
-                )
+            wake({WAKE_FILE_VAR: wake_file})
         return response
 
     app.after_request(wake_the_scheduler)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 
-from . import services
+from . import airflow_scheduler_wake, services
 from .workspace import REPO_ROOT, Workspace
 
 TOOLS = ("airflow", "dagster")
@@ -34,9 +34,12 @@ def run(ws: Workspace, tool: str, args: Sequence[str], **kwargs: object) -> subp
     env = environment(ws, tool)
     # Dagster's commands find the workspace's workspace.yaml (its code location) in their working folder.
     cwd = ws.dagster_home if tool == "dagster" else REPO_ROOT
-    return subprocess.run(
+    done = subprocess.run(
         [str(services.BIN / tool), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, **kwargs
     )
+    if tool == "airflow":  # it may have triggered a run or cleared a task, which the scheduler should see now
+        airflow_scheduler_wake.wake(env)
+    return done
 
 
 def shown(tool: str, args: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from . import jupyter_proxy
 from .workspace import REPO_ROOT, Workspace, WorkspaceError
 
 # Footprint of one learner's workspace: peak PSS of its services during `make bench` (README, "Figures").
-MEMORY_PER_LEARNER_MB = 1500
+MEMORY_PER_LEARNER_MB = 1350
 DISK_PER_LEARNER_MB = 300
 LEARNERS_PER_CORE = 4
 PACKAGES = (

@@ -40,7 +40,8 @@ class ForkingSequentialExecutor(SequentialExecutor):
                 importlib.import_module(name)
             except Exception as exc:  # a task will report the real import error itself
                 log.warning("Could not preload %s: %s", name, exc)
-        if tuning.use("airflow_warm_dbt"):
+        # Only the long-lived scheduler: a backfill command would pay the warm-up for a task or two.
+        if tuning.use("airflow_warm_dbt") and airflow_scheduler_wake.scheduler_module() is not None:
             warm_dbt(Path(os.environ.get("AIRFLOW_HOME", ".")) / "dbt_warmup")
 
     def sync(self) -> None:
@@ -70,8 +71,8 @@ def warm_dbt(scratch: Path) -> bool:
     """Run the DAG's load and `dbt build` once in this process, on a scratch copy of the raw CSV, so that the
     tasks forked from it find dbt's caches warm: its parse, its serializers and its compiled macros (a dbt
     task took 2.6-2.9 s in a fork of a cold process and 1.0-1.4 s in a fork of a warm one). The workspace's
-    own DuckDB file is never opened, and dbt-duckdb closes the scratch one before any fork. False, leaving
-    tasks to start cold, if it fails or leaves a thread running."""
+    own DuckDB file is never opened, and dbt-duckdb closes the scratch one before any fork. False, with a
+    warning in the log, if it fails or leaves a thread running."""
     import shutil
 
     from customers_pipeline import logic, paths

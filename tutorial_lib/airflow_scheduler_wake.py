@@ -69,13 +69,18 @@ class WakeableTime:
         return getattr(self._real, name)
 
 
+def scheduler_module() -> ModuleType | None:
+    """Airflow's scheduler module if this process is the scheduler (a backfill command never imports it)."""
+    import sys
+
+    return sys.modules.get("airflow.jobs.scheduler_job_runner")
+
+
 def install_in_scheduler() -> bool:
     """Make the scheduler loop's idle sleep wakeable (it calls `time.sleep` of its module); False if it
     cannot (no wake file set, not the scheduler, or the module looks different): the stock sleep."""
-    import sys
-
     wake_file = os.environ.get(WAKE_FILE_VAR)
-    scheduler_job_runner = sys.modules.get("airflow.jobs.scheduler_job_runner")
+    scheduler_job_runner = scheduler_module()
     if not wake_file or scheduler_job_runner is None:  # not the scheduler (a backfill, say)
         return False
 

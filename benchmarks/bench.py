@@ -173,8 +173,8 @@ def bench_cold_start(root: Path, repeats: int) -> dict[str, Any]:
 
 def bench_dag_runs(root: Path, runs: int) -> dict[str, Any]:
     """Wall time of DAG runs and their observation latency, with the observe stage's definitions."""
-    from tutorial_lib import workbench
-    from tutorial_lib.airflow import parse_time
+    from tutorial_lib.clients.airflow import parse_time
+    from tutorial_lib.notebook import workbench
 
     walls: list[float] = []
     durations: list[float] = []
@@ -261,7 +261,8 @@ def bench_full_run(root: Path, repeats: int) -> dict[str, Any]:
 
 def bench_idle(root: Path, seconds: float = 60.0) -> dict[str, Any]:
     """CPU of an idle workspace (observe stage loaded, no runs) over `seconds`, in percent of one core."""
-    from tutorial_lib import services, workbench
+    from tutorial_lib import services
+    from tutorial_lib.notebook import workbench
 
     with fresh_home(root, "idle") as home:
         wb = workbench.up(home, show=False)
@@ -291,7 +292,7 @@ def bench_idle(root: Path, seconds: float = 60.0) -> dict[str, Any]:
 
 def bench_stage_start(root: Path, repeats: int) -> dict[str, Any]:
     """`start_stage` of stages 2-5 with the services already up, `repeats` times each."""
-    from tutorial_lib import workbench
+    from tutorial_lib.notebook import workbench
 
     figures: dict[str, list[float]] = {}
     with fresh_home(root, "stagestart") as home:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tutorial_lib import jupyter_proxy, processes, services
+from tutorial_lib import services
 from tutorial_lib.progress import wait_until
+from tutorial_lib.services import jupyter_proxy, processes
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import cli, runner
+from tutorial_lib import cli
+from tutorial_lib.cli import runner
 
 
 def test_status_of_a_new_workspace_lists_no_running_service(tmp_path: Path, capsys) -> None:

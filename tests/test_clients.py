@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tutorial_lib.airflow import AirflowClient, AirflowError, DagRunFailed
-from tutorial_lib.dagster import DagsterClient, DagsterError, key_path, key_string, metadata_value
-from tutorial_lib.processes import free_port
+from tutorial_lib.clients.airflow import AirflowClient, AirflowError, DagRunFailed
+from tutorial_lib.clients.dagster import DagsterClient, DagsterError, key_path, key_string, metadata_value
 from tutorial_lib.progress import WaitTimeout, wait_until
+from tutorial_lib.services.processes import free_port
 
 Handler = Callable[[str, str, dict[str, Any] | None], tuple[int, Any]]
 
@@ -212,7 +212,7 @@ def test_wait_until_returns_the_first_truthy_value_and_times_out_with_advice() -
 
 
 def test_a_check_started_in_the_same_second_a_run_ended_counts_as_after_it() -> None:
-    from tutorial_lib.dagster import CheckResult
+    from tutorial_lib.clients.dagster import CheckResult
 
     # Seen in a soak run: the DAG run ended at 19:17:53.137, the sensor's check started at 19:17:53.5, and
     # Dagster stored that start as 19:17:53.

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tutorial_lib import ui
+from tutorial_lib.notebook import ui
 from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +34,8 @@ def test_the_dagster_passthrough_uses_the_workspace_dagster_home(tmp_path: Path)
     script = "import os; print(os.environ['DAGSTER_HOME']); print(os.getcwd())"
     home = (tmp_path / "ws").resolve()
     ws = Workspace(home).ensure()
-    from tutorial_lib import commands, services
+    from tutorial_lib import services
+    from tutorial_lib.services import passthrough as commands
 
     done = subprocess.run(
         [str(services.BIN / "python"), "-c", script],

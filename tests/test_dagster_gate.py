@@ -1,5 +1,6 @@
-"""The login in front of Dagster's webserver (tutorial_lib/dagster_gate.py): what it lets through, that every
-Dagster webserver of a workspace loads it (tunings off too), and that a Dagster without it is never used."""
+"""The login in front of Dagster's webserver (tutorial_lib/in_dagster/gate.py): what it lets through, that
+every Dagster webserver of a workspace loads it (tunings off too), and that a Dagster without it is never
+used."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from tutorial_lib import dagster_gate, processes, services
-from tutorial_lib.dagster_gate import Gate, GateError
+from tutorial_lib import services
+from tutorial_lib.in_dagster import gate as dagster_gate
+from tutorial_lib.in_dagster.gate import Gate, GateError
 from tutorial_lib.progress import wait_until
+from tutorial_lib.services import lifecycle, processes
 from tutorial_lib.workspace import Workspace
 
 KEY = b"k" * 32
@@ -187,15 +190,15 @@ def test_a_dagster_that_answers_without_the_login_is_stopped_and_never_reported_
         """
     )
     argv = [sys.executable, "-c", server, str(port)]
-    record = services._spawned(
+    record = lifecycle._spawned(
         ws,
         "dagster",
-        lambda: services._spawn_service(ws, "dagster", argv, dict(services._base_env(ws)), port, ""),
+        lambda: lifecycle._spawn_service(ws, "dagster", argv, dict(lifecycle._base_env(ws)), port, ""),
     )
     try:
         wait_until(lambda: _answers(record["url"]), what="the open stub", timeout=30, show=False)
         with pytest.raises(services.ServiceError, match="without the workspace's login.*stopped"):
-            services._dagster_ready(ws, record)
+            lifecycle._dagster_ready(ws, record)
         assert services.service_record(ws, "dagster") is None
         assert not processes.is_alive(record["pid"], record["create_time"])
     finally:

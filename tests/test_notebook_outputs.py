@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tutorial_lib import notebook_outputs, runner
+from tutorial_lib.cli import notebook_outputs, runner
 
 
 def _notebook(tmp_path: Path, name: str, cells: list[tuple[str, list, list[str]]]) -> Path:

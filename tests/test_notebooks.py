@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from tutorial_lib import jupyter_proxy, notebook_outputs, runner, services
+from tutorial_lib import services
+from tutorial_lib.cli import notebook_outputs, runner
+from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent

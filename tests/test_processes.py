@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tutorial_lib import processes
+from tutorial_lib.services import processes
 
 # A parent that starts a child in a session of its own (as Airflow's task runner does) and one that stays.
 TREE = """

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import proxied_state
-from tutorial_lib.proxied_state import ProxiedStateError
+from tutorial_lib.notebook import proxied_state
+from tutorial_lib.notebook.proxied_state import ProxiedStateError
 from tutorial_lib.workspace import REPO_ROOT
 
 DAG = "rebuild_customers_list"

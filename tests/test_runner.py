@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import cli, doctor, runner
-from tutorial_lib.runner import StageResult
+from tutorial_lib import cli
+from tutorial_lib.cli import doctor, runner
+from tutorial_lib.cli.runner import StageResult
 from tutorial_lib.workspace import WorkspaceError
 
 ACTIVE = {

@@ -38,7 +38,7 @@ def test_every_service_listens_on_loopback_only(running: services.Services) -> N
 def test_the_airflow_user_has_a_password_hash_that_is_cheap_to_check(running: services.Services) -> None:
     import sqlite3
 
-    from tutorial_lib.airflow_webserver import PASSWORD_HASH_METHOD
+    from tutorial_lib.in_airflow.webserver import PASSWORD_HASH_METHOD
 
     database = running.workspace.airflow_home / "airflow.db"
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:

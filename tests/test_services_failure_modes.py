@@ -14,9 +14,9 @@ import pytest
 
 import tutorial_lib
 from tutorial_lib import cli, services
-from tutorial_lib.airflow import DagRunFailed
-from tutorial_lib.dagster import DagsterError
-from tutorial_lib.runner import KERNEL_NAME
+from tutorial_lib.cli.runner import KERNEL_NAME
+from tutorial_lib.clients.airflow import DagRunFailed
+from tutorial_lib.clients.dagster import DagsterError
 from tutorial_lib.workspace import Workspace, WorkspaceError
 
 pytestmark = pytest.mark.stage

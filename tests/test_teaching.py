@@ -14,8 +14,9 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from tutorial_lib import notebook_outputs, proofs, runner, show
-from tutorial_lib.verdict import Check, ProofFailed, Verdict, prove
+from tutorial_lib.cli import notebook_outputs, runner
+from tutorial_lib.notebook import proofs, show
+from tutorial_lib.notebook.verdict import Check, ProofFailed, Verdict, prove
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = list(runner.stage_notebooks().values())
@@ -188,7 +189,12 @@ def test_a_headless_run_solves_the_exercises() -> None:
 
 
 def test_airflow_counts_as_serving_a_dag_level_change_only_with_the_right_tasks() -> None:
-    from tutorial_lib.workbench import DAG_PROXY_OPERATOR, PROXY_OPERATOR, _serves_dag_level, override_task
+    from tutorial_lib.notebook.workbench import (
+        DAG_PROXY_OPERATOR,
+        PROXY_OPERATOR,
+        _serves_dag_level,
+        override_task,
+    )
 
     override = override_task("d")
     proxied, own = _serves_dag_level("d", True), _serves_dag_level("d", False)
@@ -222,7 +228,7 @@ def test_an_excerpt_can_come_from_any_python_file_of_the_repository() -> None:
 
 
 def test_a_code_location_error_shows_its_causes() -> None:
-    from tutorial_lib.dagster import _error_with_causes
+    from tutorial_lib.clients.dagster import _error_with_causes
 
     error = {
         "message": "Error loading\n",

@@ -19,7 +19,9 @@ import psutil
 import pytest
 
 import tutorial_lib
-from tutorial_lib import airflow_scheduler_wake, airflow_webserver, services, tuning
+from tutorial_lib import services, tuning
+from tutorial_lib.in_airflow import scheduler_wake as airflow_scheduler_wake
+from tutorial_lib.in_airflow import webserver as airflow_webserver
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import Workspace
 
@@ -149,7 +151,7 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
         assert "Executing command in a fork" in log.read()  # airflow_forking_executor
     assert services.scheduler_wake_file(ws).exists()  # airflow_scheduler_wake: the trigger woke it
     airflow = commands("airflow")
-    assert any("tutorial_lib.airflow_webserver" in c for c in airflow)  # airflow_one_process_webserver
+    assert any("tutorial_lib.in_airflow.webserver" in c for c in airflow)  # airflow_one_process_webserver
     assert not any("gunicorn" in c for c in airflow), airflow
     # dagster_fork_server_runs: the fork server runs fork from is a fork of the code server (same command).
     code_server = f"{sys.executable} -m dagster api grpc "
@@ -243,7 +245,7 @@ def test_warming_dbt_up_touches_no_workspace_data_and_forked_builds_use_the_work
 import json, os, subprocess, sys
 from pathlib import Path
 from customers_pipeline import logic, paths
-from tutorial_lib.airflow_executor import RAW_CUSTOMER_COLUMNS, warm_dbt
+from tutorial_lib.in_airflow.executor import RAW_CUSTOMER_COLUMNS, warm_dbt
 
 scratch = Path(sys.argv[1])
 warmed = warm_dbt(scratch)

@@ -15,7 +15,9 @@ import pytest
 from conftest import PROXY_BASE
 
 import tutorial_lib
-from tutorial_lib import proofs, runner, services, ui
+from tutorial_lib import services
+from tutorial_lib.cli import runner
+from tutorial_lib.notebook import proofs, ui
 from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
@@ -196,7 +198,7 @@ def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(
     wb.start_stage("dag_level")
     wb.set_dag_proxied(True)
     whole = wb.backfill(DAG_LEVEL_DAY)
-    override = tutorial_lib.workbench.override_task(tutorial_lib.DAG_ID)
+    override = tutorial_lib.notebook.workbench.override_task(tutorial_lib.DAG_ID)
     launched = wb.dagster.runs(tags={"dagster-airlift/airflow-dag-run-id": whole.run_id})[0]["runId"]
     problems |= _visit(
         page,

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import doctor, jupyter_proxy, services
+from tutorial_lib import services
+from tutorial_lib.cli import doctor
+from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import Workspace, WorkspaceError
 
 

@@ -14,7 +14,7 @@ from conftest import PROXY_BASE
 
 import tutorial_lib
 from tutorial_lib import services
-from tutorial_lib.dagster import LOCATION_NAME
+from tutorial_lib.clients.dagster import LOCATION_NAME
 
 pytestmark = pytest.mark.stage
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tutorial_lib import views
-from tutorial_lib.dagster import Materialization
-from tutorial_lib.workbench import MisalignedRunError, check_aligned, midnight
+from tutorial_lib.clients.dagster import Materialization
+from tutorial_lib.notebook import views
+from tutorial_lib.notebook.workbench import MisalignedRunError, check_aligned, midnight
 
 GRAPH = [
     views.AssetNode("airflow/dag/d", ("customers_csv",), "DAG"),

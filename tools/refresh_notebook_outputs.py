@@ -13,7 +13,7 @@ import sys
 
 import nbformat
 
-from tutorial_lib import notebook_outputs, runner
+from tutorial_lib.cli import notebook_outputs, runner
 from tutorial_lib.progress import PROGRESS_METADATA
 from tutorial_lib.workspace import Workspace
 

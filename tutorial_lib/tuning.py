@@ -8,13 +8,15 @@ import logging
 import os
 from importlib.metadata import PackageNotFoundError, version
 
-SETTING = "AIRLIFT_TUTORIAL_TUNING"
+from tutorial_lib import env_vars
+
+SETTING = env_vars.TUNING
 OFF = ("off", "no", "false", "0")
 
 # tuning -> (the package whose internals it uses, the version prefix it was written and tested for)
 TUNINGS: dict[str, tuple[str, str]] = {
-    "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_executor.py
-    "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/airflow_webserver.py
+    "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/executor.py
+    "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/webserver.py
     "airflow_login_stat_throttle": ("apache-airflow-providers-fab", "1.5."),  # airflow_webserver.py
     "airflow_scheduler_wake": ("apache-airflow", "2.11."),  # airflow_scheduler_wake.py
     "airflow_warm_dbt": ("dbt-duckdb", "1.11."),  # airflow_executor.py (closes dbt-duckdb's cached database)

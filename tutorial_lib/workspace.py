@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tutorial_lib import env_vars, stages
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_VERSION = 1
-HOME_ENV = "AIRLIFT_TUTORIAL_HOME"
-STAGES = ("peer", "observe", "partitions", "migrate", "decommission")  # the core path, task by task
-VARIANTS = ("dag_level", "component")  # the other ways upstream documents; each starts from a fresh state
+HOME_ENV = env_vars.HOME
 MARKER = ".airlift-tutorial-workspace"
 # What the workbench creates at a workspace's top level: the only entries `reset` may delete.
 CREATED = ("airflow", "dagster", "dags", "data", "dbt", "bin", "logs", "secrets", "state.json", "state.lock")
@@ -41,6 +41,13 @@ class Workspace:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+
+    @classmethod
+    def of(cls, where: Workspace | str | Path | None = None) -> Workspace:
+        """`where` itself if it is a Workspace already, else the workspace at that folder (or the default)."""
+        if isinstance(where, Workspace):
+            return where
+        return cls(Path(where)) if where else cls()
 
     airflow_home = property(lambda self: self.home / "airflow")
     dagster_home = property(lambda self: self.home / "dagster")
@@ -162,7 +169,7 @@ class Workspace:
             shutil.copyfile(REPO_ROOT / "airflow_dags" / "data" / "raw_customers.csv", self.raw_customers_csv)
         (self.dagster_home / "dagster.yaml").touch()
         if version is None:
-            self.update_state(layout_version=LAYOUT_VERSION, stage=state.get("stage", "peer"))
+            self.update_state(layout_version=LAYOUT_VERSION, stage=state.get("stage", stages.FIRST.name))
         return self
 
     def install_dags(self) -> None:

@@ -1,0 +1,275 @@
+"""Start-up hooks for the workspace's Dagster processes (this folder is on their PYTHONPATH only).
+
+Each is applied the moment Dagster imports the module it changes. Always, as it is security: the webserver
+serves its app behind the workspace's login (`tutorial_lib/in_dagster/gate.py`); if the place it hooks into is
+gone, the webserver does not start. The speed tunings, which Dagster exposes no setting for, apply only as
+`tutorial_lib/tuning.py` allows:
+- The code server starts runs from a fork server (Python's "forkserver" start method) that has already
+  imported Dagster, dbt and airlift (`_run_preload.py`), instead of spawning a fresh interpreter that
+  imports them all again: about 10-15 s less per run on a small machine. The fork server is a
+  single-threaded process, so forking it is safe, unlike forking the multi-threaded gRPC server. It is
+  itself forked from the code server before that loads definitions or starts a thread, so the two share
+  the libraries' memory (stock: a new interpreter importing them again, ~200 MB and ~8 s of CPU).
+- The sensor daemon looks for due sensors every second instead of every 5 s, so a finished Airflow run
+  reaches Dagster about 2 s sooner (the airlift sensor itself runs every second).
+- While no Airflow DAG run has ended in the last 10 s, the daemon evaluates the airlift sensor every 15 s
+  instead of every second, and its sensor loop sleeps as long (`_sensor_wake.py`). Airflow tells it when
+  one ends (`tutorial_lib/in_airflow/plugins/`, through a file's time), which ends the sleep at once, so
+  observation stays as quick while an idle workspace stops polling Airflow and Dagster's storage.
+- The code server (`dagster api grpc`) reloads the definitions in its own process when asked to, instead of
+  the stock code-server proxy starting a new interpreter that imports Dagster and dbt all over again: a
+  stage start takes a second or two instead of 12-16 s. The stage modules (`dagster_defs`, the code
+  location) are imported afresh. The fork server preloads libraries only, never them, so each run imports
+  the definitions as they are when it starts (0.1-0.2 s).
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from tutorial_lib import env_vars
+
+# Instructors can trade latency for CPU on a crowded host (each sensor pass costs Airflow and Dagster work).
+SENSOR_LOOP_SECONDS = float(os.environ.get(env_vars.SENSOR_LOOP_SECONDS) or 1.0)
+
+
+def _fork_runs(module: ModuleType) -> None:
+    import multiprocessing
+    import threading
+
+    server_class = getattr(module, "DagsterApiServer", None)
+    if server_class is None:
+        return
+    original_init = server_class.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Before the server loads definitions or starts a thread: fork the fork server from this process,
+        # which has just imported the libraries runs need, so both share those pages.
+        forked = _fork_the_fork_server()
+        original_init(self, *args, **kwargs)
+        if not hasattr(self, "_mp_ctx"):  # the multiprocessing context runs start from, in 1.13
+            return
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["_run_preload"])
+        self._mp_ctx = context
+        if not forked:  # start the stock fork server (a new interpreter) now, not at the first run
+            threading.Thread(target=_start_fork_server, daemon=True).start()
+
+    server_class.__init__ = __init__
+
+
+def _start_fork_server() -> None:
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+def _fork_the_fork_server() -> bool:
+    """Start multiprocessing's fork server as a fork of this process (its preloads imported here first)
+    instead of a new interpreter; False, leaving the stock start, if this process already runs threads."""
+    import gc
+    import socket
+    import threading
+    from multiprocessing import connection, forkserver, resource_tracker
+
+    import _run_preload  # noqa: F401  (the libraries every run needs)
+
+    server = forkserver._forkserver
+    if threading.active_count() > 1 or getattr(server, "_forkserver_pid", "missing") is not None:
+        return False
+    resource_tracker.ensure_running()
+    # Objects that exist now are never moved by the garbage collector again, so that its passes do not
+    # write to (and so un-share) the pages both processes hold.
+    gc.freeze()
+    address = connection.arbitrary_address("AF_UNIX")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(address)
+        os.chmod(address, 0o600)
+        listener.listen()
+        alive_r, alive_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the fork server: serves fork requests until the code server is gone
+            code = 0
+            try:
+                os.close(alive_w)
+                forkserver.main(listener.fileno(), alive_r, [])
+            except SystemExit:
+                pass
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(alive_r)
+    server._forkserver_address = address
+    server._forkserver_alive_fd = alive_w
+    server._forkserver_pid = pid
+    return True
+
+
+# The modules a reload imports afresh: the workbench's code location and every stage's definitions.
+RELOADED_MODULES = ("tutorial_lib.in_dagster.code_location", "dagster_defs")
+
+
+def _reload_in_process(module: ModuleType) -> None:
+    server_class = getattr(module, "DagsterApiServer", None)
+    loaded_class = getattr(module, "LoadedRepositories", None)
+    if server_class is None or loaded_class is None:
+        return
+    original_init = server_class.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._tutorial_location_name = kwargs.get("location_name")  # the server keeps no copy of its own
+        original_init(self, *args, **kwargs)
+
+    def ReloadCode(self, request, context):  # noqa: N802 (the gRPC method's name)
+        import sys
+        import uuid
+
+        from dagster._core.definitions.reconstruct import ReconstructableJob
+        from dagster._utils.error import serializable_error_info_from_exc_info
+
+        with self._reload_lock:
+            for name in [n for n in sys.modules if n.startswith(RELOADED_MODULES)]:
+                del sys.modules[name]
+            ReconstructableJob.get_definition.cache_clear()
+            ReconstructableJob.get_repository_definition.cache_clear()
+            try:
+                self._loaded_repositories = loaded_class(
+                    self._loadable_target_origin,
+                    entry_point=self._entry_point,
+                    container_image=self._container_image,
+                    container_context=self._container_context,
+                    defs_state_info=self._defs_state_info,
+                    code_location_name=getattr(self, "_tutorial_location_name", None),
+                )
+                self._serializable_load_error = None
+            except Exception:
+                self._loaded_repositories = None
+                self._serializable_load_error = serializable_error_info_from_exc_info(sys.exc_info())
+                self._logger.exception("Error while reloading the definitions")
+            self._server_id = str(uuid.uuid4())  # tells the webserver and the daemon to fetch them anew
+        return module.dagster_api_pb2.ReloadCodeReply()
+
+    server_class.__init__ = __init__
+    server_class.ReloadCode = ReloadCode
+
+
+# While no Airflow DAG run has ended lately, the airlift sensor is evaluated only this often.
+QUIET_SENSOR_SECONDS = float(os.environ.get(env_vars.QUIET_SENSOR_SECONDS) or 15.0)
+# For this long after a DAG run ended (Airflow commits the run's end a moment after telling its
+# listeners), the airlift sensor is evaluated at its own interval.
+WAKE_WINDOW_SECONDS = 10.0
+AIRLIFT_SENSOR_SUFFIX = "__airflow_dag_status_sensor"
+
+
+def _quiet_airlift_sensor(module: ModuleType) -> None:
+    original = getattr(module, "is_under_min_interval", None)
+    elapsed_of = getattr(module, "get_elapsed", None)
+    wake_file = os.environ.get(env_vars.WAKE_FILE)
+    if original is None or elapsed_of is None or not wake_file:
+        return
+
+    def is_under_min_interval(state, remote_sensor, minimum_allowed_min_interval=None) -> bool:
+        if original(state, remote_sensor, minimum_allowed_min_interval):
+            return True
+        if not remote_sensor.name.endswith(AIRLIFT_SENSOR_SUFFIX):
+            return False
+        elapsed = elapsed_of(state)
+        if elapsed is None or elapsed >= QUIET_SENSOR_SECONDS:
+            return False
+        try:
+            ended = os.stat(wake_file).st_mtime
+        except OSError:
+            return True
+        return time.time() - ended > WAKE_WINDOW_SECONDS
+
+    module.is_under_min_interval = is_under_min_interval
+    loop = getattr(module, "execute_sensor_iteration_loop", None)
+    if loop is None:
+        return
+    from _sensor_wake import WakeableShutdown
+
+    def execute_sensor_iteration_loop(workspace_process_context, logger, shutdown_event, *args, **kwargs):
+        # The loop's sleep between passes, too, grows while Airflow is quiet (see _sensor_wake.py).
+        wakeable = WakeableShutdown(
+            shutdown_event,
+            wake_file,
+            quiet_seconds=QUIET_SENSOR_SECONDS,
+            window_seconds=WAKE_WINDOW_SECONDS,
+        )
+        return loop(workspace_process_context, logger, wakeable, *args, **kwargs)
+
+    module.execute_sensor_iteration_loop = execute_sensor_iteration_loop
+
+
+def _faster_sensor_loop(module: ModuleType) -> None:
+    if hasattr(module, "MIN_INTERVAL_LOOP_TIME"):  # the constant the daemon's loop sleeps on, in 1.13
+        module.MIN_INTERVAL_LOOP_TIME = SENSOR_LOOP_SECONDS
+
+
+def _gate_webserver(module: ModuleType) -> None:
+    from tutorial_lib.in_dagster import gate
+
+    gate.install(module)  # raises, stopping the webserver, if it cannot
+
+
+def _selected() -> dict[str, Callable[[ModuleType], None]]:
+    """The tunings `tutorial_lib/tuning.py` allows: the Dagster version they were written for, not off."""
+    from tutorial_lib import tuning
+
+    chosen = [
+        ("dagster._grpc.server", "dagster_fork_server_runs", _fork_runs),
+        ("dagster._grpc.server", "dagster_in_process_reload", _reload_in_process),
+        ("dagster._daemon.sensor", "dagster_sensor_loop", _faster_sensor_loop),
+        ("dagster._daemon.sensor", "dagster_quiet_sensor", _quiet_airlift_sensor),
+    ]
+    hooks: dict[str, list[Callable[[ModuleType], None]]] = {}
+    for module, name, apply in chosen:
+        if tuning.state(name) == "live":
+            hooks.setdefault(module, []).append(apply)
+    return {module: _all_of(applies) for module, applies in hooks.items()}
+
+
+def _all_of(applies: list[Callable[[ModuleType], None]]) -> Callable[[ModuleType], None]:
+    def apply_all(module: ModuleType) -> None:
+        for apply in applies:
+            apply(module)
+
+    return apply_all
+
+
+# The login is registered first, so that nothing the tunings do can keep it from the webserver.
+HOOKS: dict[str, Callable[[ModuleType], None]] = {"dagster_webserver.cli": _gate_webserver}
+
+
+class _HookFinder(importlib.abc.MetaPathFinder):
+    """Finds the hooked modules as usual, then applies the hook right after each one runs."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        hook = HOOKS.get(fullname)
+        if hook is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            hook(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+sys.meta_path.insert(0, _HookFinder())
+TUNINGS: dict[str, Callable[[ModuleType], None]] = _selected()
+HOOKS.update(TUNINGS)

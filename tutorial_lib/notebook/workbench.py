@@ -1,0 +1,428 @@
+"""The notebooks' entry point: one object for a running workspace and the tutorial's stage steps."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from tutorial_lib import services, stages
+from tutorial_lib.clients.airflow import AirflowClient, DagRun, parse_time
+from tutorial_lib.clients.dagster import DagsterClient
+from tutorial_lib.names import (
+    DAG_ID,
+    DAG_PROXY_OPERATOR,
+    DAG_RUN_ID_TAG_KEY,
+    FULL_DAG_PROXY_TAG,
+    LOGIN_USER,
+    PARTITION_TAG,
+    PROXY_OPERATOR,
+    SENSOR_NAME,
+    TASK_ID_TAG_KEY,
+    override_task,
+)
+from tutorial_lib.notebook import proxied_state
+from tutorial_lib.progress import wait_until
+from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
+
+
+@dataclass
+class Workbench:
+    """A workspace with running Airflow and Dagster, and the steps the stage notebooks take."""
+
+    workspace: Workspace
+    airflow: AirflowClient
+    dagster: DagsterClient
+    show: bool = True
+
+    @property
+    def airflow_url(self) -> str:
+        """The base address of Airflow's web server and REST API, as the workbench reaches it."""
+        return self.airflow.url
+
+    @property
+    def dagster_url(self) -> str:
+        """The base address of Dagster's web server and GraphQL API, as the workbench reaches it."""
+        return self.dagster.url
+
+    def use_definitions(self, name: str) -> None:
+        """Serve the named stage definitions (a module of `dagster_defs`) and reload the code location."""
+        stages.definitions_module(name)  # refuses an unknown name, listing the known ones
+        self.workspace.update_state(definitions=name)
+        self.dagster.reload_location(show=self.show)
+
+    def restore_dags(self) -> Path | None:
+        """Put the committed DAG files and proxied state back; back up edited ones first and return where."""
+        ws = self.workspace
+        source = REPO_ROOT / "airflow_dags"
+        comparison = filecmp.dircmp(source, ws.dags_dir, ignore=["__pycache__", "data"])
+        if ws.dags_dir.exists() and not _differs(comparison):
+            return None
+        backup = None
+        if ws.dags_dir.exists():
+            backup = ws.home / "backups" / time.strftime("%Y%m%d-%H%M%S") / "dags"
+            shutil.copytree(ws.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
+        written = time.time()
+        ws.install_dags()
+        if DAG_ID in self.airflow.dag_ids():
+            self._wait_for_airflow_to_parse(DAG_ID, since=written, serves=_serves_task_states(self.proxied()))
+        return backup
+
+    def clear_dag_runs(self, dag_id: str = DAG_ID) -> int:
+        """Delete every Airflow run of the DAG; return how many there were."""
+        if dag_id not in self.airflow.dag_ids():
+            return 0
+        runs = self.airflow.dag_runs(dag_id)
+        for run in runs:
+            self.airflow.delete_run(dag_id, run["dag_run_id"])
+        return len(runs)
+
+    def clear_outputs(self) -> None:
+        """Remove the data the DAG produces (the DuckDB file, the exported CSV)."""
+        for path in (self.workspace.duckdb_path, self.workspace.customers_csv):
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+    def start_stage(self, stage: str, definitions: str | None = None) -> None:
+        """Bring the workspace to a stage's start: committed DAGs, no runs, no asset history, no outputs."""
+        backup = self.restore_dags()
+        if backup:
+            print(f"Your edited DAG files were backed up to {backup.relative_to(self.workspace.home)}.")
+        services.wait_for_dag_files(self.workspace, self.airflow, show=self.show)
+        self.clear_dag_runs()
+        self.clear_outputs()
+        loaded = stages.definitions_module(definitions or stages.get(stage).definitions[0])
+        self.use_definitions(loaded.name)
+        for (
+            schedule
+        ) in loaded.schedules:  # a stage's exercise may start it: each stage starts with it stopped
+            if self.dagster.schedule(schedule)["status"] == "RUNNING":
+                self.dagster.set_schedule_running(schedule, False)
+        self.dagster.delete_runs()
+        self.dagster.wipe_assets(self.dagster.assets_with_history())
+        self.workspace.update_state(stage=stage)
+
+    @property
+    def proxied_state_file(self) -> Path:
+        """The workspace's proxied-state YAML of the tutorial's DAG: the file Airflow reads, yours to edit."""
+        return proxied_state.state_file(self.workspace.proxied_state_dir, DAG_ID)
+
+    def wait_for_proxied_state(self, dag_id: str = DAG_ID, *, show: bool | None = None) -> dict[str, bool]:
+        """Check the proxied-state YAML as it is now (edited by hand or by `set_proxied`) and wait until
+        Airflow serves the operators it implies; return task_id -> proxied, for the tasks Airflow runs."""
+        self._require_dag(dag_id)
+        path = proxied_state.state_file(self.workspace.proxied_state_dir, dag_id)
+        dag_level = proxied_state.read_dag_level(self.workspace.proxied_state_dir, dag_id)
+        if dag_level is not None:
+            self._wait_for_airflow_to_parse(
+                dag_id, since=path.stat().st_mtime, serves=_serves_dag_level(dag_id, dag_level), show=show
+            )
+            return {task: dag_level for task in self.airflow.tasks(dag_id)}
+        states = proxied_state.read(self.workspace.proxied_state_dir, dag_id)
+        proxied_state.check_tasks(
+            states, self.airflow.tasks(dag_id), str(path.relative_to(self.workspace.home))
+        )
+        self._wait_for_airflow_to_parse(
+            dag_id, since=path.stat().st_mtime, serves=_serves_task_states(states), show=show
+        )
+        return states
+
+    def cli(self, tool: str, *args: str, check: bool = True) -> int:
+        """Run `airlift-tutorial <tool> <args>` (airflow or dagster on this workspace); show the command and
+        its output; raise if it fails and `check` is set."""
+        from tutorial_lib.services import passthrough as commands
+
+        print(f"$ {commands.shown(tool, args)}", flush=True)
+        done = commands.run(self.workspace, tool, args, capture_output=True, text=True)
+        print((done.stdout + done.stderr).strip()[-3000:])
+        if check and done.returncode != 0:
+            raise WorkspaceError(f"`{commands.shown(tool, args)}` failed with exit code {done.returncode}.")
+        return done.returncode
+
+    def proxied(self, dag_id: str = DAG_ID) -> dict[str, bool]:
+        """task_id -> whether it is proxied to Dagster, from the workspace's proxied-state file."""
+        return proxied_state.read(self.workspace.proxied_state_dir, dag_id)
+
+    def set_proxied(self, changes: dict[str, bool], dag_id: str = DAG_ID) -> dict[str, bool]:
+        """Proxy tasks to Dagster (True) or back to Airflow (False); return the new state once Airflow has it.
+
+        Only Airflow reads the proxied state: its DAG file swaps each proxied task's operator. Dagster needs
+        no reload; its airlift sensor tells proxied tasks apart by the Dagster runs they launched.
+        """
+        self._require_proxying("tasks", "proxy tasks to Dagster")
+        self._require_dag(dag_id)
+        known = list(self.airflow.tasks(dag_id))
+        proxied_state.update(self.workspace.proxied_state_dir, dag_id, changes, known_tasks=known)
+        return self.wait_for_proxied_state(dag_id)
+
+    def set_dag_proxied(self, proxied: bool, dag_id: str = DAG_ID) -> dict[str, bool]:
+        """Proxy the whole DAG to Dagster (True: one task launches one Dagster run of all the DAG's assets) or
+        give it back to Airflow (False); return task_id -> proxied once Airflow serves the change."""
+        self._require_proxying("dag", "proxy the whole DAG to Dagster")
+        self._require_dag(dag_id)
+        proxied_state.write_dag_level(self.workspace.proxied_state_dir, dag_id, proxied)
+        return self.wait_for_proxied_state(dag_id)
+
+    def _wait_for_airflow_to_parse(
+        self,
+        dag_id: str,
+        *,
+        since: float,
+        serves: Callable[[dict[str, str]], bool],
+        timeout: float = 90,
+        show: bool | None = None,
+    ) -> None:
+        """Wait until Airflow has parsed the DAG file after `since` and its tasks (task_id -> operator class)
+        are what `serves` expects.
+
+        Airflow's DAG processor parses a DAG file soon after it changes, but the proxied-state YAML is no
+        DAG file, and otherwise it waits a minute between parses (which keeps an idle Airflow cheap): so
+        the wait asks Airflow to parse the file now, through its REST API.
+        """
+        self.airflow.request_parse(dag_id)
+
+        def parsed() -> bool:
+            return self.airflow.last_parsed(dag_id) >= since and serves(self.airflow.tasks(dag_id))
+
+        shown = self.show if show is None else show
+        wait_until(parsed, what="Airflow to parse the changed DAG files", timeout=timeout, show=shown)
+
+    def _require_proxying(self, proxying: stages.Proxying, action: str) -> None:
+        """Refuse a step that the loaded Dagster definitions cannot carry out (a stage run out of order)."""
+        state = self.workspace.read_state()
+        loaded = state.get("definitions")
+        if loaded is None or stages.definitions_module(loaded).proxying != proxying:
+            stage = stages.first_where(lambda candidate: candidate.proxying == proxying).name
+            raise WorkspaceError(
+                f"To {action}, Dagster needs the {stage} stage's definitions, but the workspace has "
+                f"{loaded or 'none'} loaded (stage {state.get('stage') or '-'}). "
+                f"Run the first cell of the {stage} notebook (it calls wb.start_stage({stage!r})), or "
+                f"`airlift-tutorial reset --stage {stage}`."
+            )
+
+    def _require_dag(self, dag_id: str) -> None:
+        """Refuse to drive a DAG that Airflow does not have (e.g. after the decommission stage)."""
+        if dag_id not in self.airflow.dag_ids():
+            raise WorkspaceError(
+                f"Airflow has no DAG {dag_id!r} in this workspace (the decommission stage removes it). "
+                "Run the first cell of this stage's notebook: wb.start_stage(...) puts the committed DAG "
+                "files back (backing up edited ones)."
+            )
+
+    def run_dag(
+        self,
+        dag_id: str = DAG_ID,
+        *,
+        logical_date: datetime | date | None = None,
+        timeout: float = 300,
+        raise_on_failure: bool = True,
+        allow_misaligned: bool = False,
+    ) -> DagRun:
+        """Trigger a DAG run (for a logical date, if given), wait for it to end showing progress, return it.
+
+        With daily partitions in Dagster, a run whose logical date is not a midnight (UTC) would make the
+        airlift sensor fail on every tick; such a run is refused unless allow_misaligned is set on purpose.
+        """
+        self._require_dag(dag_id)
+        if isinstance(logical_date, date) and not isinstance(logical_date, datetime):
+            logical_date = midnight(logical_date)
+        if self.partitioned and not allow_misaligned:
+            check_aligned(logical_date)
+        run_id = self.airflow.trigger(dag_id, logical_date=logical_date)
+        return self.airflow.wait_for_run(
+            dag_id, run_id, timeout=timeout, show=self.show, raise_on_failure=raise_on_failure
+        )
+
+    def backfill(self, day: date | str, dag_id: str = DAG_ID, *, timeout: float = 300) -> DagRun:
+        """Run the DAG for one past day (its logical date at midnight UTC), replacing an earlier run of it."""
+        logical = midnight(day)
+        for run in self.airflow.dag_runs(dag_id):
+            if parse_time(run["logical_date"]) == logical:
+                self.airflow.delete_run(dag_id, run["dag_run_id"])
+        return self.run_dag(dag_id, logical_date=logical, timeout=timeout)
+
+    def delete_misaligned_runs(self, dag_id: str = DAG_ID) -> list[str]:
+        """Delete the DAG's runs whose logical date is not a midnight (UTC); return their run ids."""
+        deleted = []
+        for run in self.airflow.dag_runs(dag_id):
+            try:
+                check_aligned(parse_time(run["logical_date"]))
+            except MisalignedRunError:
+                self.airflow.delete_run(dag_id, run["dag_run_id"])
+                deleted.append(run["dag_run_id"])
+        return deleted
+
+    def wait_for_sensor_failure(self, *, timeout: float = 120) -> str:
+        """Wait for a failed tick of the airlift sensor; return the first line of its error."""
+        failed = wait_until(
+            lambda: next(
+                (t for t in self.dagster.sensor_ticks(SENSOR_NAME) if t["status"] == "FAILURE"), None
+            ),
+            what="the airlift sensor to fail a tick",
+            timeout=timeout,
+            show=self.show,
+        )
+        return (failed.get("error") or "").strip().splitlines()[0]
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the loaded definitions give the assets daily partitions."""
+        loaded = self.workspace.read_state().get("definitions")
+        return bool(loaded) and stages.definitions_module(loaded).partitioned
+
+    def latest_run(self, dag_id: str = DAG_ID) -> DagRun:
+        """The most recently started run of the DAG (not the latest logical date), with its task instances."""
+        runs = self.airflow.dag_runs(dag_id)
+        if not runs:
+            raise WorkspaceError(f"{dag_id} has not run yet in this stage: run the cell that triggers it.")
+        newest = max(runs, key=lambda run: run.get("start_date") or run.get("queued_at") or "")
+        return self.airflow.dag_run(dag_id, newest["dag_run_id"])
+
+    def executions(self, run: DagRun) -> list[dict[str, object]]:
+        """Per task of an Airflow run: proxied or not, where it executed, its Dagster run or Airflow try."""
+        started = parse_time(run.start_date).timestamp() if run.start_date else 0
+        dagster_runs: dict[str | None, dict] = {}
+        for found in self.dagster.runs(tags={DAG_RUN_ID_TAG_KEY: run.run_id}):
+            if found["creationTime"] >= started:  # newest first: keep the newest run per task
+                task_id = found["tags"].get(TASK_ID_TAG_KEY)
+                task_id = override_task(run.dag_id) if task_id == FULL_DAG_PROXY_TAG else task_id
+                dagster_runs.setdefault(task_id, found)
+        rows = []
+        for task in run.tasks:
+            launched = dagster_runs.get(task["task_id"])
+            rows.append(
+                {
+                    "task": task["task_id"],
+                    "proxied": task.get("operator") in (PROXY_OPERATOR, DAG_PROXY_OPERATOR),
+                    "executed in": "Dagster" if launched else "Airflow",
+                    "Airflow state": task["state"],
+                    "Airflow try": task.get("try_number"),
+                    "Dagster run": launched["runId"][:8] if launched else None,
+                    "Dagster status": launched["status"] if launched else None,
+                    "partition": launched["tags"].get(PARTITION_TAG) if launched else None,
+                    "assets": len(launched["assetSelection"]) if launched else None,
+                }
+            )
+        return rows
+
+    def remove_dag(self, dag_id: str = DAG_ID, *, timeout: float = 90) -> None:
+        """Delete the DAG file and its proxied state from the workspace; wait until Airflow drops the DAG."""
+        (self.workspace.dags_dir / f"{dag_id}.py").unlink(missing_ok=True)
+        (self.workspace.proxied_state_dir / f"{dag_id}.yaml").unlink(missing_ok=True)
+        # Airflow's DAG processor deactivates the DAG of a deleted file when it next lists the folder.
+        wait_until(
+            lambda: dag_id not in self.airflow.dag_ids(),
+            what=f"Airflow to drop {dag_id}",
+            timeout=timeout,
+            show=self.show,
+        )
+
+    def stop_airflow(self) -> int:
+        """Stop the workspace's Airflow (every process of it); return how many processes were stopped."""
+        return services.stop_service(self.workspace, "airflow")
+
+    @contextmanager
+    def broken_raw_customers(self) -> Iterator[Path]:
+        """Append a malformed row to the workspace's raw customers CSV for a while; always restore it."""
+        path = self.workspace.raw_customers_csv
+        original = path.read_bytes()
+        path.write_bytes(original + b"101,Broken\n")
+        try:
+            yield path
+        finally:
+            path.write_bytes(original)
+
+    def query(self, sql: str) -> object:
+        """Run a read-only SQL query on the workspace's DuckDB file and return a DataFrame.
+
+        The connection is closed before returning: DuckDB lets one process write the file, and an
+        Airflow task that finds it held open elsewhere fails with "Could not set lock on file".
+        """
+        import duckdb
+
+        with duckdb.connect(str(self.workspace.duckdb_path), read_only=True) as connection:
+            return connection.sql(sql).df()
+
+    def links(self) -> object:
+        """Markdown links to both UIs, for display in a notebook (through Jupyter where it proxies them)."""
+        from IPython.display import Markdown
+
+        links = services.ui_links(self.workspace)
+        return Markdown(
+            f"- [Airflow UI]({links['airflow']})\n- [Dagster UI]({links['dagster']})\n\n"
+            f"Both ask for the user `{LOGIN_USER}` and the password in `secrets/airflow_password` "
+            "of the workspace."
+        )
+
+
+def _serves_task_states(states: dict[str, bool]) -> Callable[[dict[str, str]], bool]:
+    """Whether Airflow's tasks run with the proxy operator exactly where `states` says proxied."""
+    return lambda classes: all((classes.get(task) == PROXY_OPERATOR) == on for task, on in states.items())
+
+
+def _serves_dag_level(dag_id: str, proxied: bool) -> Callable[[dict[str, str]], bool]:
+    """Whether Airflow runs the DAG as one override task (proxied) or as its own tasks, none proxied."""
+    if proxied:
+        return lambda classes: classes == {override_task(dag_id): DAG_PROXY_OPERATOR}
+    return lambda classes: (
+        bool(classes) and override_task(dag_id) not in classes and PROXY_OPERATOR not in (classes.values())
+    )
+
+
+def midnight(day: date | str) -> datetime:
+    """A day's start, midnight UTC: the logical date of its daily run."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+class MisalignedRunError(ValueError):
+    """A logical date that is not the start of a daily partition."""
+
+
+def check_aligned(logical_date: datetime | None) -> None:
+    """Refuse a logical date that no daily partition starts at, explaining why."""
+    if logical_date is None:
+        raise MisalignedRunError(
+            "With daily partitions, give the run a logical date at midnight UTC (e.g. "
+            "`wb.backfill('2026-03-01')`): a run triggered now gets the current time as its logical date, "
+            "which matches no partition. Pass allow_misaligned=True to trigger it anyway."
+        )
+    moment = logical_date.astimezone(UTC)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+        raise MisalignedRunError(
+            f"The logical date {moment.isoformat()} is not the start of a daily partition (midnight UTC). "
+            "Dagster's airlift sensor would fail on every tick until that run is deleted, and observe "
+            f"nothing else meanwhile. Use {moment.date().isoformat()}T00:00:00+00:00, or pass "
+            "allow_misaligned=True to see the failure on purpose."
+        )
+
+
+def _differs(comparison: filecmp.dircmp) -> bool:
+    if comparison.left_only or comparison.right_only or comparison.diff_files or comparison.funny_files:
+        return True
+    return any(_differs(sub) for sub in comparison.subdirs.values())
+
+
+def up(home: Workspace | str | Path | None = None, *, show: bool = True, **ports: int | None) -> Workbench:
+    """Start (or reuse) the workspace's services and return the Workbench for them."""
+    running = services.up(home, show=show, **ports)
+    return Workbench(workspace=running.workspace, airflow=running.airflow, dagster=running.dagster, show=show)
+
+
+def utc_time(timestamp: float) -> str:
+    """A unix timestamp as a readable UTC time, to the minute."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def seconds_between(earlier: str | float, later: str | float) -> float:
+    """Seconds from one moment to another, each an Airflow ISO time or a unix timestamp."""
+
+    def as_unix(value: str | float) -> float:
+        return parse_time(value).timestamp() if isinstance(value, str) else float(value)
+
+    return as_unix(later) - as_unix(earlier)

@@ -221,3 +221,23 @@ def test_a_check_started_in_the_same_second_a_run_ended_counts_as_after_it() -> 
     )
     assert result.started_since(1000.137)
     assert not result.started_since(1001.0)
+
+
+def test_the_split_dagster_client_module_still_exports_every_name_other_modules_import() -> None:
+    import tutorial_lib.clients.dagster as dagster_client
+    from tutorial_lib import names
+
+    imported_elsewhere = {
+        "DagsterClient",
+        "DagsterError",
+        "_error_with_causes",
+        "Materialization",
+        "CheckResult",
+        "key_path",
+        "key_string",
+        "metadata_value",
+        "LOCATION_NAME",
+    }
+    assert {name for name in imported_elsewhere if not hasattr(dagster_client, name)} == set()
+    assert imported_elsewhere - {"_error_with_causes"} <= set(dagster_client.__all__)
+    assert dagster_client.LOCATION_NAME is names.LOCATION_NAME

@@ -21,7 +21,7 @@ from tutorial_lib import services
 from tutorial_lib.in_dagster import gate as dagster_gate
 from tutorial_lib.in_dagster.gate import Gate, GateError
 from tutorial_lib.progress import wait_until
-from tutorial_lib.services import lifecycle, processes
+from tutorial_lib.services import environment, lifecycle, processes
 from tutorial_lib.workspace import Workspace
 
 KEY = b"k" * 32
@@ -193,7 +193,7 @@ def test_a_dagster_that_answers_without_the_login_is_stopped_and_never_reported_
     record = lifecycle._spawned(
         ws,
         "dagster",
-        lambda: lifecycle._spawn_service(ws, "dagster", argv, dict(lifecycle._base_env(ws)), port, ""),
+        lambda: lifecycle._spawn_service(ws, "dagster", argv, dict(environment._base_env(ws)), port, ""),
     )
     try:
         wait_until(lambda: _answers(record["url"]), what="the open stub", timeout=30, show=False)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from tutorial_lib.errors import LearnerError
 from tutorial_lib.names import SCHEDULE_NAME
 
 Proxying = Literal["tasks", "dag"]
@@ -142,7 +143,7 @@ STAGES: tuple[Stage, ...] = (
 FIRST = STAGES[0]
 
 
-class UnknownStageError(ValueError):
+class UnknownStageError(LearnerError, ValueError):
     """A stage or definitions name the registry does not know; the message lists the known ones."""
 
 

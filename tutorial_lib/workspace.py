@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tutorial_lib import env_vars, stages
+from tutorial_lib.errors import LearnerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_VERSION = 1
@@ -24,7 +25,7 @@ CREATED = ("airflow", "dagster", "dags", "data", "dbt", "bin", "logs", "secrets"
 KEPT_BY_RESET = ("backups", "runs", MARKER)
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(LearnerError, RuntimeError):
     """A workspace problem the learner can fix; the message says how."""
 
 

@@ -13,18 +13,13 @@ from tutorial_lib import services, stages
 from tutorial_lib.cli import runner
 from tutorial_lib.clients.airflow import AirflowError
 from tutorial_lib.clients.dagster import DagsterError
+from tutorial_lib.errors import LearnerError
 from tutorial_lib.progress import WaitTimeout
 from tutorial_lib.services import processes
-from tutorial_lib.workspace import Workspace, WorkspaceError
+from tutorial_lib.workspace import Workspace
 
-EXPECTED_ERRORS = (
-    services.ServiceError,
-    WorkspaceError,
-    AirflowError,
-    DagsterError,
-    WaitTimeout,
-    processes.PortInUseError,
-)
+# Printed as one line (exit code 2): what a learner can fix, and a service that failed or did not answer.
+EXPECTED_ERRORS = (LearnerError, AirflowError, DagsterError, WaitTimeout)
 
 
 def cmd_up(args: argparse.Namespace, ws: Workspace) -> int:

@@ -1,196 +1,65 @@
-"""Speak to the Dagster webserver's GraphQL API: code locations, assets, materializations, checks, runs."""
+"""Speak to the Dagster webserver's GraphQL API: code locations, assets, materializations, checks, runs.
+
+The documents it sends are in `dagster_queries`, the records it returns in `dagster_records`."""
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from tutorial_lib.clients.dagster_queries import (
+    ASSET_NODES_QUERY,
+    ASSETS_WITH_HISTORY_QUERY,
+    CANCEL_RUN_MUTATION,
+    CHECK_QUERY,
+    DELETE_RUN_MUTATION,
+    LAUNCH_MUTATION,
+    MATERIALIZATIONS_QUERY,
+    PARTITION_KEYS_QUERY,
+    PARTITION_STATS_QUERY,
+    RELOAD_MUTATION,
+    RUN_FAILURES_QUERY,
+    RUNS_QUERY,
+    SCHEDULE_QUERY,
+    SENSOR_TICKS_QUERY,
+    START_SCHEDULE_MUTATION,
+    STOP_SCHEDULE_MUTATION,
+    WIPE_ASSETS_MUTATION,
+    WORKSPACE_QUERY,
+)
+from tutorial_lib.clients.dagster_records import (
+    AssetKeyPath,
+    CheckResult,
+    Materialization,
+    key_path,
+    key_string,
+    metadata_value,
+)
+from tutorial_lib.names import LOCATION_NAME, PARTITION_TAG
 from tutorial_lib.progress import wait_until
 
-LOCATION_NAME = "airlift_tutorial"
+# What other modules import from here, including the records and helpers now kept in `dagster_records`.
+__all__ = [
+    "LOCATION_NAME",
+    "AssetKeyPath",
+    "CheckResult",
+    "DagsterClient",
+    "DagsterError",
+    "Materialization",
+    "key_path",
+    "key_string",
+    "metadata_value",
+]
 
-METADATA_FRAGMENT = """
-fragment Meta on MetadataEntry {
-  label
-  __typename
-  ... on TextMetadataEntry { text }
-  ... on IntMetadataEntry { intValue }
-  ... on FloatMetadataEntry { floatValue }
-  ... on BoolMetadataEntry { boolValue }
-  ... on TimestampMetadataEntry { timestamp }
-  ... on JsonMetadataEntry { jsonString }
-  ... on PathMetadataEntry { path }
-  ... on UrlMetadataEntry { url }
-  ... on MarkdownMetadataEntry { mdStr }
-}
-"""
-
-WORKSPACE_QUERY = """
-query {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        updatedTimestamp
-        locationOrLoadError { __typename ... on PythonError { message stack causes { message } } }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
-
-LAUNCH_MUTATION = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on Error { message }
-  }
-}
-"""
-
-RELOAD_MUTATION = """
-mutation Reload($name: String!) {
-  reloadRepositoryLocation(repositoryLocationName: $name) {
-    __typename
-    ... on WorkspaceLocationEntry { name loadStatus }
-    ... on PythonError { message }
-  }
-}
-"""
-
-ASSET_NODES_QUERY = """
-query {
-  assetNodes {
-    assetKey { path }
-    groupName
-    isExecutable
-    dependencyKeys { path }
-    partitionDefinition { description }
-    hasAssetChecks
-    assetChecksOrError { ... on AssetChecks { checks { name } } }
-  }
-}
-"""
-
-MATERIALIZATIONS_QUERY = (
-    METADATA_FRAGMENT
-    + """
-query Mats($key: AssetKeyInput!, $limit: Int!, $after: String) {
-  assetOrError(assetKey: $key) {
-    __typename
-    ... on Asset {
-      assetMaterializations(limit: $limit, afterTimestampMillis: $after) {
-        runId
-        timestamp
-        partition
-        tags { key value }
-        metadataEntries { ...Meta }
-      }
-    }
-  }
-}
-"""
-)
-
-CHECK_QUERY = (
-    METADATA_FRAGMENT
-    + """
-query Checks($key: AssetKeyInput!, $name: String!, $limit: Int!) {
-  assetCheckExecutions(assetKey: $key, checkName: $name, limit: $limit) {
-    runId
-    status
-    timestamp
-    evaluation { success severity timestamp metadataEntries { ...Meta } }
-  }
-}
-"""
-)
-
-RUNS_QUERY = """
-query Runs($filter: RunsFilter, $limit: Int) {
-  runsOrError(filter: $filter, limit: $limit) {
-    __typename
-    ... on Runs {
-      results {
-        runId jobName status creationTime startTime endTime
-        tags { key value }
-        assetSelection { path }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
+REPOSITORY_NAME = "__repository__"  # the one repository of a code location built from a Definitions object
+FINISHED_RUN_STATES = ("SUCCESS", "FAILURE", "CANCELED")
 
 
 class DagsterError(RuntimeError):
     """Dagster answered with an error, or did not answer."""
-
-
-AssetKeyPath = tuple[str, ...]
-
-
-def key_path(key: str | Sequence[str]) -> AssetKeyPath:
-    """An asset key given as 'a/b' or ['a', 'b'] as a tuple of parts."""
-    return tuple(key.split("/")) if isinstance(key, str) else tuple(key)
-
-
-def key_string(key: str | Sequence[str]) -> str:
-    """An asset key as the 'a/b' string Dagster's UI shows."""
-    return "/".join(key_path(key))
-
-
-def metadata_value(entry: dict[str, Any]) -> Any:
-    """The plain value of a GraphQL metadata entry."""
-    for field_name in ("text", "intValue", "floatValue", "boolValue", "timestamp", "path", "url", "mdStr"):
-        if field_name in entry:
-            return entry[field_name]
-    if "jsonString" in entry:
-        return json.loads(entry["jsonString"])
-    return None
-
-
-@dataclass
-class Materialization:
-    """One recorded materialization of an asset."""
-
-    asset_key: AssetKeyPath
-    run_id: str
-    timestamp: float
-    partition: str | None
-    tags: dict[str, str]
-    metadata: dict[str, Any]
-
-
-@dataclass
-class CheckResult:
-    """The latest execution of an asset check."""
-
-    asset_key: AssetKeyPath
-    name: str
-    status: str
-    passed: bool | None
-    severity: str | None
-    metadata: dict[str, Any]
-    run_id: str
-    timestamp: float
-    evaluated_at: float | None = None
-
-    def started_since(self, moment: float) -> bool:
-        """Whether the execution started at or after `moment`. Dagster stores its start in whole seconds, so a
-        check the sensor launched in the same second as a DAG run ended still counts as after it."""
-        return self.timestamp >= math.floor(moment)
 
 
 class DagsterClient:
@@ -206,6 +75,11 @@ class DagsterClient:
 
     def __repr__(self) -> str:
         return f"DagsterClient({self.url!r})"
+
+    @staticmethod
+    def _selector(**names: Any) -> dict[str, Any]:
+        """A GraphQL selector for something (a job, sensor, schedule) of the tutorial's code location."""
+        return {"repositoryName": REPOSITORY_NAME, "repositoryLocationName": LOCATION_NAME, **names}
 
     def query(
         self, document: str, variables: dict[str, Any] | None = None, *, timeout: float | None = None
@@ -427,9 +301,7 @@ class DagsterClient:
 
     def assets_with_history(self) -> list[str]:
         """Every asset key the instance has recorded events for, including ones no longer defined."""
-        data = self.query(
-            "query { assetsOrError { __typename ... on AssetConnection { nodes { key { path } } } } }"
-        )
+        data = self.query(ASSETS_WITH_HISTORY_QUERY)
         nodes = data["assetsOrError"].get("nodes", [])
         return sorted(key_string(node["key"]["path"]) for node in nodes)
 
@@ -438,48 +310,21 @@ class DagsterClient:
         selectors = [{"assetKey": {"path": list(key_path(key))}} for key in keys]
         if not selectors:
             return
-        mutation = (
-            "mutation Wipe($ranges: [PartitionsByAssetSelector!]!) { "
-            "wipeAssets(assetPartitionRanges: $ranges) { __typename ... on PythonError { message } } }"
-        )
-        result = self.query(mutation, {"ranges": selectors})["wipeAssets"]
+        result = self.query(WIPE_ASSETS_MUTATION, {"ranges": selectors})["wipeAssets"]
         if result["__typename"] != "AssetWipeSuccess":
             raise DagsterError(f"Could not wipe asset history: {result.get('message', result['__typename'])}")
 
     def partition_keys(self, key: str | Sequence[str]) -> list[str]:
         """The partition keys of one asset in the loaded definitions ([] if it is not partitioned)."""
-        document = (
-            "query Keys($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { __typename "
-            "... on AssetNode { partitionKeys } ... on AssetNotFoundError { message } } }"
-        )
-        data = self.query(document, {"key": {"path": list(key_path(key))}})["assetNodeOrError"]
+        data = self.query(PARTITION_KEYS_QUERY, {"key": {"path": list(key_path(key))}})["assetNodeOrError"]
         if data["__typename"] != "AssetNode":
             raise DagsterError(f"No asset {key_string(key)!r} in the loaded definitions.")
         return list(data["partitionKeys"])
 
     def sensor_ticks(self, sensor_name: str, *, limit: int = 10) -> list[dict[str, Any]]:
         """The sensor's latest ticks (newest first): status, time, error message."""
-        document = """
-        query Ticks($selector: SensorSelector!, $limit: Int) {
-          sensorOrError(sensorSelector: $selector) {
-            __typename
-            ... on Sensor {
-              sensorState {
-                ticks(limit: $limit) {
-                  status timestamp runIds error { message causes { message } }
-                }
-              }
-            }
-            ... on PythonError { message }
-          }
-        }
-        """
-        selector = {
-            "repositoryName": "__repository__",
-            "repositoryLocationName": LOCATION_NAME,
-            "sensorName": sensor_name,
-        }
-        data = self.query(document, {"selector": selector, "limit": limit})["sensorOrError"]
+        selector = self._selector(sensorName=sensor_name)
+        data = self.query(SENSOR_TICKS_QUERY, {"selector": selector, "limit": limit})["sensorOrError"]
         if data["__typename"] != "Sensor":
             raise DagsterError(f"No sensor {sensor_name!r} in the loaded definitions ({data['__typename']}).")
         ticks = []
@@ -491,34 +336,15 @@ class DagsterClient:
 
     def partition_stats(self) -> dict[str, dict[str, int]]:
         """Asset key -> partition counts (materialized, total, failed) for the partitioned assets."""
-        document = (
-            "query { assetNodes { assetKey { path } "
-            "partitionStats { numMaterialized numPartitions numFailed } } }"
-        )
         return {
             key_string(node["assetKey"]["path"]): node["partitionStats"]
-            for node in self.query(document)["assetNodes"]
+            for node in self.query(PARTITION_STATS_QUERY)["assetNodes"]
             if node["partitionStats"]
         }
 
     def run_errors(self, run_id: str) -> list[str]:
         """The step failures of a run, as 'step: error message' lines (empty when nothing failed)."""
-        document = """
-        query Failures($runId: ID!) {
-          runOrError(runId: $runId) {
-            __typename
-            ... on Run {
-              eventConnection(limit: 1000) {
-                events {
-                  __typename
-                  ... on ExecutionStepFailureEvent { stepKey error { message causes { message } } }
-                }
-              }
-            }
-          }
-        }
-        """
-        data = self.query(document, {"runId": run_id})["runOrError"]
+        data = self.query(RUN_FAILURES_QUERY, {"runId": run_id})["runOrError"]
         if data["__typename"] != "Run":
             raise DagsterError(f"No Dagster run {run_id} ({data['__typename']}).")
         lines = []
@@ -533,13 +359,9 @@ class DagsterClient:
         self, job_name: str, *, partition: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
         """Launch a run of a job of the code location (for one partition, if given); return its run id."""
-        all_tags = {**(tags or {}), **({"dagster/partition": partition} if partition else {})}
+        all_tags = {**(tags or {}), **({PARTITION_TAG: partition} if partition else {})}
         params = {
-            "selector": {
-                "jobName": job_name,
-                "repositoryName": "__repository__",
-                "repositoryLocationName": LOCATION_NAME,
-            },
+            "selector": self._selector(jobName=job_name),
             "executionMetadata": {"tags": [{"key": key, "value": value} for key, value in all_tags.items()]},
         }
         result = self.query(LAUNCH_MUTATION, {"params": params})["launchRun"]
@@ -549,15 +371,9 @@ class DagsterClient:
 
     def launch_check(self, key: str | Sequence[str], name: str) -> str:
         """Launch a Dagster run of one asset check, as the UI's *Execute* does; return its run id."""
-        path = key.split("/") if isinstance(key, str) else list(key)
+        check = {"assetKey": {"path": list(key_path(key))}, "name": name}
         params = {
-            "selector": {
-                "jobName": "__ASSET_JOB",
-                "repositoryName": "__repository__",
-                "repositoryLocationName": LOCATION_NAME,
-                "assetSelection": [],
-                "assetCheckSelection": [{"assetKey": {"path": path}, "name": name}],
-            },
+            "selector": self._selector(jobName="__ASSET_JOB", assetSelection=[], assetCheckSelection=[check]),
             "mode": "default",
             "executionMetadata": {},
         }
@@ -573,33 +389,20 @@ class DagsterClient:
 
         def probe() -> dict[str, Any] | None:
             (run,) = self.runs(run_ids=[run_id])
-            return run if run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+            return run if run["status"] in FINISHED_RUN_STATES else None
 
         return wait_until(probe, what=f"Dagster run {run_id[:8]}", timeout=timeout, show=show)
 
-    def schedule(self, name: str) -> dict[str, Any]:
-        """A schedule's cron, timezone, status and next tick (unix time)."""
-        document = """
-        query Schedule($selector: ScheduleSelector!) {
-          scheduleOrError(scheduleSelector: $selector) {
-            __typename
-            ... on Schedule {
-              name cronSchedule executionTimezone
-              scheduleState { status }
-              futureTicks(limit: 1) { results { timestamp } }
-            }
-            ... on Error { message }
-          }
-        }
-        """
-        selector = {
-            "repositoryName": "__repository__",
-            "repositoryLocationName": LOCATION_NAME,
-            "scheduleName": name,
-        }
-        data = self.query(document, {"selector": selector})["scheduleOrError"]
+    def _schedule_data(self, name: str) -> dict[str, Any]:
+        """The schedule's answer to SCHEDULE_QUERY; raise DagsterError if the definitions have no such one."""
+        data = self.query(SCHEDULE_QUERY, {"selector": self._selector(scheduleName=name)})["scheduleOrError"]
         if data["__typename"] != "Schedule":
             raise DagsterError(f"No schedule {name!r} in the loaded definitions: {data.get('message', '')}")
+        return data
+
+    def schedule(self, name: str) -> dict[str, Any]:
+        """A schedule's cron, timezone, status and next tick (unix time)."""
+        data = self._schedule_data(name)
         ticks = data["futureTicks"]["results"]
         return {
             "name": data["name"],
@@ -611,31 +414,13 @@ class DagsterClient:
 
     def set_schedule_running(self, name: str, running: bool = True) -> str:
         """Start (or stop) a schedule, as its toggle in the UI does; return its new status."""
-        selector = {
-            "repositoryName": "__repository__",
-            "repositoryLocationName": LOCATION_NAME,
-            "scheduleName": name,
-        }
         if running:
-            mutation, arguments = "startSchedule(scheduleSelector: $selector)", {"selector": selector}
-            signature = "$selector: ScheduleSelector!"
+            document, arguments = START_SCHEDULE_MUTATION, {"selector": self._selector(scheduleName=name)}
         else:
-            state = self.query(
-                "query S($selector: ScheduleSelector!) { scheduleOrError(scheduleSelector: $selector) "
-                "{ ... on Schedule { scheduleState { id } } } }",
-                {"selector": selector},
-            )["scheduleOrError"]
-            mutation, arguments = "stopRunningSchedule(id: $id)", {"id": state["scheduleState"]["id"]}
-            signature = "$id: String!"
-        document = f"""
-        mutation Toggle({signature}) {{
-          result: {mutation} {{
-            __typename
-            ... on ScheduleStateResult {{ scheduleState {{ status }} }}
-            ... on Error {{ message }}
-          }}
-        }}
-        """
+            document, arguments = (
+                STOP_SCHEDULE_MUTATION,
+                {"id": self._schedule_data(name)["scheduleState"]["id"]},
+            )
         result = self.query(document, arguments)["result"]
         if result["__typename"] != "ScheduleStateResult":
             raise DagsterError(f"Could not switch the schedule {name!r}: {result.get('message', result)}")
@@ -643,17 +428,10 @@ class DagsterClient:
 
     def cancel_unfinished_runs(self) -> list[str]:
         """Mark every run that has not finished as canceled (e.g. one left by a killed service)."""
-        document = """
-        mutation Cancel($runId: String!) {
-          terminateRun(runId: $runId, terminatePolicy: MARK_AS_CANCELED_IMMEDIATELY) {
-            __typename ... on PythonError { message } ... on TerminateRunFailure { message }
-          }
-        }
-        """
         canceled = []
         for run in self.runs(limit=100):
-            if run["status"] not in ("SUCCESS", "FAILURE", "CANCELED"):
-                result = self.query(document, {"runId": run["runId"]})["terminateRun"]
+            if run["status"] not in FINISHED_RUN_STATES:
+                result = self.query(CANCEL_RUN_MUTATION, {"runId": run["runId"]})["terminateRun"]
                 if result["__typename"] != "TerminateRunSuccess":
                     problem = result.get("message", result)
                     raise DagsterError(f"Could not cancel run {run['runId']}: {problem}")
@@ -663,18 +441,13 @@ class DagsterClient:
     def delete_runs(self) -> int:
         """Delete every run (and its events) from the instance, canceling unfinished ones first."""
         self.cancel_unfinished_runs()
-        document = """
-        mutation Delete($runId: String!) {
-          deleteRun(runId: $runId) { __typename ... on PythonError { message } }
-        }
-        """
         deleted = 0
         while True:
-            finished = [r for r in self.runs(limit=100) if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+            finished = [r for r in self.runs(limit=100) if r["status"] in FINISHED_RUN_STATES]
             if not finished:
                 return deleted
             for run in finished:
-                result = self.query(document, {"runId": run["runId"]})["deleteRun"]
+                result = self.query(DELETE_RUN_MUTATION, {"runId": run["runId"]})["deleteRun"]
                 if result["__typename"] != "DeletePipelineRunSuccess":
                     raise DagsterError(
                         f"Could not delete run {run['runId']}: {result.get('message', result)}"

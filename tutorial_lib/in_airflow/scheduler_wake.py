@@ -2,10 +2,11 @@
 
 With SQLite, each pass of the scheduler's loop also drives a pass of the DAG processor, and both read the
 database: an idle workspace spent ~3% of a core on them at one pass a second. With this, an idle scheduler
-passes every `QUIET_SECONDS`. The web server touches a file after each request that changes something (a
-DAG run triggered from the REST API or the UI, a parse requested, a task cleared), and the scheduler's
-sleep, which looks at that file's time a few times a second, ends at once: a triggered run starts sooner
-than with a fixed one-second sleep.
+passes every `scheduler_idle_sleep_time` (5 s: the workbench sets it to services.environment's
+SCHEDULER_QUIET_SECONDS together with the wake file). The web server touches a file after each request that
+changes something (a DAG run triggered from the REST API or the UI, a parse requested, a task cleared), and
+the scheduler's sleep, which looks at that file's time a few times a second, ends at once: a triggered run
+starts sooner than with a fixed one-second sleep.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from typing import Any
 
 from tutorial_lib import env_vars
 
-WAKE_FILE_VAR = env_vars.SCHEDULER_WAKE_FILE
-# The scheduler's idle sleep (its `scheduler_idle_sleep_time`) while nothing wakes it.
-QUIET_SECONDS = 5.0
+WAKE_FILE_VAR = env_vars.SCHEDULER_WAKE_FILE  # set by the workbench, with a longer idle sleep
 POLL_SECONDS = 0.1
 # After a wake, the scheduler passes at each whole second for this long (see WakeableTime.sleep).
 AFTER_WAKE_SECONDS = 2.0

@@ -1,38 +1,7 @@
-"""The code location Dagster's code server loads: the stage definitions the workspace selected.
+"""The module Dagster's code server loads (`-m tutorial_lib.in_dagster.code_location`): the workspace's
+selected definitions. Reloading the code location imports it again."""
 
-The definitions in `dagster_defs/` are what a learner writes at work: they read Airflow's address and login
-from the environment, as a deployment would provide them. This module is the workbench's side of that: it
-waits until the workspace's Airflow is up, puts its address and credentials in the environment, and then
-imports the selected definitions module.
-"""
-
-from __future__ import annotations
-
-import importlib
-import os
-
-from tutorial_lib import env_vars, stages
-from tutorial_lib.names import LOGIN_USER, PASSWORD_SECRET
-from tutorial_lib.services.lifecycle import airflow_when_ready
+from tutorial_lib.in_dagster.loader import load
 from tutorial_lib.workspace import Workspace
 
-
-def selected_definitions(workspace: Workspace) -> stages.DefinitionsModule:
-    """The definitions module the workspace selected (the first stage's by default)."""
-    name = workspace.read_state().get("definitions") or stages.FIRST.definitions[0]
-    return stages.definitions_module(name)
-
-
-def provide_airflow_environment(workspace: Workspace) -> None:
-    """Set the Airflow address and login the definitions read, once Airflow has parsed its DAG files."""
-    record = airflow_when_ready(workspace)  # Airflow starts with Dagster: wait until it has the DAGs
-    os.environ[env_vars.AIRFLOW_URL] = record["url"]
-    os.environ[env_vars.AIRFLOW_USERNAME] = LOGIN_USER
-    os.environ[env_vars.AIRFLOW_PASSWORD] = workspace.secret(PASSWORD_SECRET)
-
-
-_workspace = Workspace()  # this process's one workspace: $AIRLIFT_TUTORIAL_HOME, set by the workbench
-SELECTED = selected_definitions(_workspace)
-if SELECTED.needs_airflow:
-    provide_airflow_environment(_workspace)
-defs = importlib.import_module(SELECTED.module).defs
+defs = load(Workspace())  # this process's one workspace: $AIRLIFT_TUTORIAL_HOME, set by the workbench

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from tutorial_lib.errors import LearnerError
 
-class ProxiedStateError(ValueError):
+
+class ProxiedStateError(LearnerError, ValueError):
     """A proxied-state file or change is invalid; the message names the problem and the fix."""
 
 

@@ -10,6 +10,12 @@ from datetime import UTC
 from typing import Any
 
 from tutorial_lib.clients.dagster import DagsterClient, Materialization, key_string
+from tutorial_lib.names import (
+    DAG_MAPPING_METADATA_KEY,
+    EFFECTIVE_TIMESTAMP_METADATA_KEY,
+    PEERED_DAG_MAPPING_METADATA_KEY,
+    TASK_MAPPING_METADATA_KEY,
+)
 
 TASK_COLORS = ("#fde68a", "#fbcfe8", "#bfdbfe", "#bbf7d0", "#ddd6fe")
 DAG_COLOR = "#e5e7eb"
@@ -36,9 +42,9 @@ class AssetNode:
 
 def _owner(entries: list[dict[str, Any]]) -> str | None:
     by_label = {entry["label"]: entry.get("jsonString") for entry in entries}
-    if by_label.get("dagster-airlift/task-mapping"):
-        return json.loads(by_label["dagster-airlift/task-mapping"])[0]["task_id"]
-    if by_label.get("dagster-airlift/peered-dag-mapping") or by_label.get("dagster-airlift/dag-mapping"):
+    if by_label.get(TASK_MAPPING_METADATA_KEY):
+        return json.loads(by_label[TASK_MAPPING_METADATA_KEY])[0]["task_id"]
+    if by_label.get(PEERED_DAG_MAPPING_METADATA_KEY) or by_label.get(DAG_MAPPING_METADATA_KEY):
         return "DAG"
     return None
 
@@ -105,9 +111,9 @@ def materialization_rows(
     owners = {node.key: node.owner for node in graph}
     rows = []
     for key, mat in sorted(
-        mats.items(), key=lambda item: item[1].metadata.get("dagster-airlift/effective-timestamp", 0)
+        mats.items(), key=lambda item: item[1].metadata.get(EFFECTIVE_TIMESTAMP_METADATA_KEY, 0)
     ):
-        ended = mat.metadata.get("dagster-airlift/effective-timestamp")
+        ended = mat.metadata.get(EFFECTIVE_TIMESTAMP_METADATA_KEY)
         rows.append(
             {
                 "asset": key,

@@ -14,6 +14,7 @@ from pathlib import Path
 from tutorial_lib import services, stages
 from tutorial_lib.clients.airflow import AirflowClient, DagRun, parse_time
 from tutorial_lib.clients.dagster import DagsterClient
+from tutorial_lib.errors import LearnerError
 from tutorial_lib.names import (
     DAG_ID,
     DAG_PROXY_OPERATOR,
@@ -380,7 +381,7 @@ def midnight(day: date | str) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
-class MisalignedRunError(ValueError):
+class MisalignedRunError(LearnerError, ValueError):
     """A logical date that is not the start of a daily partition."""
 
 

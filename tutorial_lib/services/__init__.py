@@ -1,28 +1,29 @@
 """Start, reuse, check and stop one workspace's Airflow and Dagster: from the notebook kernel or the command
 line.
 
-`environment` says what each service runs with, `command_lines` what it runs, `lifecycle` when; `processes`
-owns process trees and ports, `passthrough` runs upstream's own commands on a workspace.
+`environment` says what each service runs with, `command_lines` what it runs, `lifecycle` when (`errors` holds
+its ServiceError); `processes` owns process trees and ports, `passthrough` runs upstream's own commands on a
+workspace. `AIRFLOW_USER` is `names.LOGIN_USER`, the workspace's user for Airflow and Dagster alike.
 """
 
-from tutorial_lib.services.lifecycle import (
+from tutorial_lib.names import LOGIN_USER as AIRFLOW_USER
+from tutorial_lib.services.command_lines import BIN, DAGSTER_STARTUP, code_server_socket, dagster_commands
+from tutorial_lib.services.environment import (
     AIRFLOW_PARSE_INTERVAL,
-    AIRFLOW_USER,
-    BIN,
-    DAGSTER_STARTUP,
-    ServiceError,
-    Services,
-    airflow_client,
     airflow_env,
-    airflow_when_ready,
-    code_server_socket,
-    connect,
-    dagster_client,
-    dagster_commands,
     dagster_env,
-    down,
     login,
     scheduler_wake_file,
+    wake_file,
+)
+from tutorial_lib.services.errors import ServiceError
+from tutorial_lib.services.lifecycle import (
+    Services,
+    airflow_client,
+    airflow_when_ready,
+    connect,
+    dagster_client,
+    down,
     service_processes,
     service_record,
     status,
@@ -30,7 +31,6 @@ from tutorial_lib.services.lifecycle import (
     ui_links,
     up,
     wait_for_dag_files,
-    wake_file,
     workspace_processes,
 )
 

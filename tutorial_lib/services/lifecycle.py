@@ -1,13 +1,10 @@
-"""Start, reuse, check and stop one workspace's Airflow and Dagster services."""
+"""When each service runs: start a workspace's Airflow and Dagster, reuse them, wait until they are ready,
+report their status, and stop them."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shlex
 import socket
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,35 +12,17 @@ from typing import Any
 
 import requests
 
-from tutorial_lib import env_vars, tuning
+from tutorial_lib import names
 from tutorial_lib.clients.airflow import AirflowClient, AirflowError
-from tutorial_lib.clients.dagster import LOCATION_NAME, DagsterClient, DagsterError
-from tutorial_lib.in_airflow import scheduler_wake as airflow_scheduler_wake
-from tutorial_lib.in_dagster import gate as dagster_gate
+from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.services import jupyter_proxy, processes
-from tutorial_lib.workspace import REPO_ROOT, Workspace
+from tutorial_lib.services.command_lines import BIN, airflow_command, code_server_socket, dagster_command
+from tutorial_lib.services.environment import airflow_env, dagster_env, login
+from tutorial_lib.services.errors import ServiceError
+from tutorial_lib.workspace import Workspace
 
-# The workspace's login, for Airflow and Dagster alike: this user, the password in secrets/airflow_password.
-AIRFLOW_USER = "tutorial"
 SERVICES = ("airflow", "dagster")
-# Seconds between two parses of an unchanged DAG file.
-AIRFLOW_PARSE_INTERVAL = 60
-BIN = Path(sys.executable).parent
-DAGSTER_STARTUP = Path(__file__).resolve().parent.parent / "in_dagster" / "startup"
-AIRFLOW_PLUGINS = Path(__file__).resolve().parent.parent / "in_airflow" / "plugins"
-WAKE_FILE_VAR = "AIRLIFT_TUTORIAL_WAKE_FILE"  # read by airflow_plugins/ and _dagster_startup/
-# The module Dagster's code server loads (it imports the stage definitions the workspace selected).
-CODE_LOCATION_MODULE = "tutorial_lib.in_dagster.code_location"
-# Linux allows 107 bytes for a Unix socket's path.
-MAX_SOCKET_PATH = 100
-SOCKET_NAME = "grpc.sock"
-# Written in DAGSTER_HOME once the instance's storage exists.
-INITIALIZED = ".initialized"
-
-
-class ServiceError(RuntimeError):
-    """A service is not running, died, or failed to start; the message says what to do."""
 
 
 @dataclass
@@ -67,173 +46,6 @@ class Services:
     def links(self) -> dict[str, str]:
         """The addresses a learner's browser opens for each UI (through Jupyter where it proxies them)."""
         return ui_links(self.workspace)
-
-
-def wake_file(ws: Workspace) -> Path:
-    """The file Airflow touches when a DAG run ends, which wakes Dagster's airlift sensor."""
-    return ws.airflow_home / "dag_run_ended"
-
-
-def scheduler_wake_file(ws: Workspace) -> Path:
-    """The file Airflow's web server touches after a request that changes something, to wake the scheduler."""
-    return ws.airflow_home / "scheduler_wake"
-
-
-def _base_env(ws: Workspace) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW_", "AIRFLOW__", "DAGSTER_"))
-    }
-    env.update(
-        **{env_vars.HOME: str(ws.home)},
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONUNBUFFERED="1",
-        NO_COLOR="1",
-    )
-    if tuning.use("dagster_quiet_sensor"):
-        env[WAKE_FILE_VAR] = str(wake_file(ws))
-    return env
-
-
-def _password_file(ws: Workspace) -> Path:
-    """The file holding the workspace's password for Airflow and Dagster (generated at first use)."""
-    ws.secret("airflow_password")
-    return ws.secrets_dir / "airflow_password"
-
-
-def login(ws: Workspace) -> tuple[str, str]:
-    """The workspace's user and password, which both Airflow and Dagster ask for."""
-    return AIRFLOW_USER, ws.secret("airflow_password")
-
-
-def _login_env(ws: Workspace) -> dict[str, str]:
-    """Where a service's own process finds the workspace's login: the user, and the password's file."""
-    return {dagster_gate.USER_VAR: AIRFLOW_USER, dagster_gate.PASSWORD_FILE_VAR: str(_password_file(ws))}
-
-
-def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str = "") -> dict[str, str]:
-    """The environment Airflow runs in: everything inside the workspace, tuned for quick feedback."""
-    env = _base_env(ws)
-    env.update(
-        AIRFLOW_HOME=str(ws.airflow_home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ws.dags_dir),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__EXECUTOR=(
-            "tutorial_lib.in_airflow.executor.ForkingSequentialExecutor"
-            if tuning.use("airflow_forking_executor")
-            else "SequentialExecutor"
-        ),
-        # Used only by the stock `airflow webserver` (see _start_airflow): one gunicorn worker is plenty here.
-        AIRFLOW__WEBSERVER__WORKERS="1",
-        AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",
-        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{ws.airflow_home / 'airflow.db'}",
-        AIRFLOW__API__AUTH_BACKENDS="airflow.api.auth.backend.basic_auth",
-        AIRFLOW__WEBSERVER__WEB_SERVER_HOST="127.0.0.1",
-        AIRFLOW__WEBSERVER__WEB_SERVER_PORT=str(port),
-        AIRFLOW__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}{path_prefix}",
-        AIRFLOW__WEBSERVER__SECRET_KEY=ws.secret("airflow_webserver_secret_key"),
-        AIRFLOW__WEBSERVER__EXPOSE_CONFIG="False",
-        # The workbench triggers every run itself, so the scheduler creates no @daily runs on its own.
-        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
-        # New and removed DAG files are found within 5 s, changed ones parsed at once (modified-time order);
-        # an unchanged file is parsed again after a minute, or when the workbench asks (request_parse).
-        AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL="5",
-        AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=str(AIRFLOW_PARSE_INTERVAL),
-        AIRFLOW__SCHEDULER__PARSING_PROCESSES="1",
-        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="5",
-        AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC="1",
-        AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="1",  # longer when the web server can wake it (below)
-        # A parse the workbench asks for right after another one must still store the DAG it found (Airflow
-        # skips storing a changed DAG parsed within this many seconds of the last store).
-        AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL="0",
-        AIRFLOW__CORE__MIN_SERIALIZED_DAG_FETCH_INTERVAL="1",
-        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(ws.airflow_home / "logs"),
-        # Plugins: the listener that tells Dagster's daemon a DAG run ended (dagster_quiet_sensor tuning).
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(AIRFLOW_PLUGINS),
-        # The proxy operators (customers_pipeline/operators.py) launch runs in Dagster, which wants the login.
-        DAGSTER_URL=dagster_url,
-        DAGSTER_USERNAME=AIRFLOW_USER,
-        DAGSTER_PASSWORD=ws.secret("airflow_password"),
-        **_login_env(ws),  # for the web server, which creates the workspace's Airflow user
-    )
-    woken = tuning.use("airflow_forking_executor") and tuning.use("airflow_one_process_webserver")
-    if woken and tuning.use("airflow_scheduler_wake"):
-        env[airflow_scheduler_wake.WAKE_FILE_VAR] = str(scheduler_wake_file(ws))
-        env["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] = str(airflow_scheduler_wake.QUIET_SECONDS)
-    return env
-
-
-def dagster_env(ws: Workspace) -> dict[str, str]:
-    """The environment of Dagster's processes: the login in front of its webserver, the start-up tunings."""
-    env = _base_env(ws)
-    env.update(DAGSTER_HOME=str(ws.dagster_home), **_login_env(ws))
-    # What `dagster dev` tells its processes: they serve a local development instance.
-    env["DAGSTER_IS_DEV_CLI"] = "1"
-    ws.secret("dagster_session_key")
-    env[dagster_gate.KEY_FILE_VAR] = str(ws.secrets_dir / "dagster_session_key")
-    # sitecustomize.py there puts the webserver behind the login (always: it is no tuning) and applies the
-    # Dagster tunings that tuning.use allows, in every Dagster process.
-    env["PYTHONPATH"] = str(DAGSTER_STARTUP)
-    if tuning.use("dagster_fork_server_runs"):
-        # Runs forked from the fork server must not restart gRPC's threads (they never use gRPC).
-        env["GRPC_ENABLE_FORK_SUPPORT"] = "false"
-    return env
-
-
-def code_server_socket(ws: Workspace) -> Path:
-    """The Unix socket Dagster's code server listens on, in a folder only the learner can enter: inside the
-    workspace, or in the temporary folder when the workspace's path is too long for a socket's."""
-    folder = ws.dagster_home / "code_server"
-    if len(str(folder / SOCKET_NAME)) > MAX_SOCKET_PATH:
-        digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
-        folder = Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():
-        raise ServiceError(
-            f"{folder} belongs to another user; remove it, then run `airlift-tutorial up` again."
-        )
-    os.chmod(folder, 0o700)
-    return folder / SOCKET_NAME
-
-
-def _write_dagster_config(ws: Workspace, socket_path: Path) -> Path:
-    (ws.dagster_home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\n"
-        # Runs start at once instead of waiting in a queue for the daemon's next dequeue tick.
-        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-        "sensors:\n  use_threads: true\n  num_workers: 2\n"
-        # No definitions here use declarative automation or freshness: their daemons would only poll.
-        "auto_materialize:\n  enabled: false\n  use_sensors: false\n"
-        "freshness:\n  enabled: false\n"
-    )
-    workspace_yaml = ws.dagster_home / "workspace.yaml"
-    workspace_yaml.write_text(
-        f"load_from:\n  - grpc_server:\n      socket: {socket_path}\n      location_name: {LOCATION_NAME}\n"
-    )
-    return workspace_yaml
-
-
-def dagster_commands(ws: Workspace, port: int, prefix: str) -> list[list[str]]:
-    """Dagster's three processes: the code server, the webserver and the daemon (what `dagster dev` starts,
-    without its supervisor and code-server proxy)."""
-    socket_path = code_server_socket(ws)
-    workspace_yaml = _write_dagster_config(ws, socket_path)
-    python = sys.executable
-    # With the in-process reload tuning, `dagster api grpc` reloads the definitions itself; stock, the
-    # code-server proxy restarts a fresh `dagster api grpc` for each reload.
-    # (--lazy-load-user-code: a load error is reported to the webserver instead of ending the server.)
-    in_process = tuning.use("dagster_in_process_reload")
-    server = ["api", "grpc", "--lazy-load-user-code"] if in_process else ["code-server", "start"]
-    code_server = [python, "-m", "dagster", *server, "--socket", str(socket_path), "--log-level", "warning"]
-    code_server += ["--location-name", LOCATION_NAME, "-m", CODE_LOCATION_MODULE, "-d", str(REPO_ROOT)]
-    webserver = [python, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)]
-    webserver += ["-w", str(workspace_yaml)]
-    if prefix:
-        webserver += ["--path-prefix", prefix]
-    daemon = [python, "-m", "dagster._daemon", "run", "-w", str(workspace_yaml)]
-    return [code_server, webserver, daemon]
 
 
 def service_record(ws: Workspace, name: str) -> dict[str, Any] | None:
@@ -300,31 +112,13 @@ def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
 
 def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> dict[str, Any]:
     env = airflow_env(ws, port=port, dagster_url=dagster_url, path_prefix=prefix)
-    airflow = BIN / "airflow"
-    # One session holds scheduler and web server; if either exits, the other is stopped too.
-    if tuning.use("airflow_one_process_webserver"):
-        webserver = f'"{sys.executable}" -m tutorial_lib.in_airflow.webserver'
-    else:  # stock: Airflow's own web server (gunicorn), after the workspace's user is created
-        create_user = f'"{sys.executable}" -m tutorial_lib.in_airflow.webserver --create-user'
-        webserver = f'({create_user} && exec "{airflow}" webserver)'
-    script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
-    argv = ["bash", "-c", script]
-    return _spawn_service(ws, "airflow", argv, env, port, prefix, dagster_url=dagster_url)
+    return _spawn_service(ws, "airflow", airflow_command(), env, port, prefix, dagster_url=dagster_url)
 
 
 def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
-    commands = dagster_commands(ws, port, prefix)
+    argv = dagster_command(ws, port, prefix)
     socket_path = str(code_server_socket(ws))
-    # One session holds all three; if one exits, the others are stopped too. The webserver and the daemon
-    # connect to the code server once it listens (the readiness check reloads the location if needed).
-    started = " & ".join(shlex.join(command) for command in commands)
-    script = f"rm -f {shlex.quote(socket_path)}; {started} & wait -n; kill 0"
-    if not (ws.dagster_home / INITIALIZED).exists():
-        # A new instance's storage is created once, before three processes would race to create it.
-        migrate = shlex.join([sys.executable, "-m", "dagster", "instance", "migrate"])
-        script = f"{migrate} && touch {shlex.quote(str(ws.dagster_home / INITIALIZED))} && ({script})"
-    env = dagster_env(ws)
-    return _spawn_service(ws, "dagster", ["bash", "-c", script], env, port, prefix, socket=socket_path)
+    return _spawn_service(ws, "dagster", argv, dagster_env(ws), port, prefix, socket=socket_path)
 
 
 def _spawn_service(
@@ -411,7 +205,7 @@ def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float
         client = dagster_client(ws, record)
         if client.session.get(f"{client.url}/server_info", timeout=5).status_code != 200:
             return False
-        entry = client.locations().get(LOCATION_NAME)
+        entry = client.locations().get(names.LOCATION_NAME)
         if entry is None or entry["status"] != "LOADED":
             return False
         if entry["updated"] < max(loaded_after, listening):
@@ -448,6 +242,8 @@ def _wait_ready(ws: Workspace, name: str, record: dict, ready: Any, timeout: flo
             "The machine may be busy: run `airlift-tutorial up` again."
         ) from exc
     except Exception:
+        # Whatever else went wrong (it died, failed to load, answered nonsense): it is stopped, and the error
+        # goes on unchanged. Nothing is swallowed, so no type is named: any error must stop what was started.
         stop_service(ws, name)
         raise
     record["ready_at"] = time.time()
@@ -509,6 +305,8 @@ def up(
         airflow_rec["dags_ready"] = True  # Dagster's code location waits for this (`airflow_when_ready`)
         _save_record(ws, "airflow", airflow_rec)
     except Exception:
+        # Airflow failed (its error goes on unchanged): the Dagster started with it is stopped too. Nothing is
+        # swallowed, so no type is named: any error must stop what was started.
         if start_dagster:
             stop_service(ws, "dagster")
         raise

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 
 from tutorial_lib import services
-from tutorial_lib.in_airflow import scheduler_wake as airflow_scheduler_wake
+from tutorial_lib.services.environment import wake_scheduler
 from tutorial_lib.workspace import REPO_ROOT, Workspace
 
 TOOLS = ("airflow", "dagster")
@@ -39,7 +39,7 @@ def run(ws: Workspace, tool: str, args: Sequence[str], **kwargs: object) -> subp
         [str(services.BIN / tool), *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, **kwargs
     )
     if tool == "airflow":  # it may have triggered a run or cleared a task, which the scheduler should see now
-        airflow_scheduler_wake.wake(env)
+        wake_scheduler(env)
     return done
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import psutil
 
 from tutorial_lib import env_vars
+from tutorial_lib.errors import LearnerError
 
 OWNER_ENV = env_vars.OWNER
 
 
-class PortInUseError(RuntimeError):
-    """A port asked for explicitly is already taken."""
+class PortInUseError(LearnerError, RuntimeError):
+    """A port asked for explicitly is already taken; the message names another way."""
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ imports the same modules again and reports the error.
 """
 
 import importlib
+import logging
 
 for _name in (
     "dagster",
@@ -21,5 +22,5 @@ for _name in (
 ):
     try:
         importlib.import_module(_name)
-    except Exception:  # the run reports it (see above)
-        pass
+    except Exception:  # the run reports it (see above); the fork server's log keeps it too
+        logging.getLogger(__name__).debug("Could not preload %s", _name, exc_info=True)

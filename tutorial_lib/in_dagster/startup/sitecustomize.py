@@ -30,6 +30,7 @@ import importlib.machinery
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -101,7 +102,8 @@ def _fork_the_fork_server() -> bool:
                 forkserver.main(listener.fileno(), alive_r, [])
             except SystemExit:
                 pass
-            except BaseException:
+            except BaseException:  # the fork server's own failure: said on its stderr (the Dagster log)
+                traceback.print_exc()
                 code = 1
             finally:
                 os._exit(code)

@@ -1,0 +1,41 @@
+"""What Dagster's code location serves: the definitions module the workspace selected, with Airflow's login.
+
+The definitions in `dagster_defs/` are what a learner writes at work: they read Airflow's address and login
+from the environment, as a deployment would provide them. This module is the workbench's side of that: it
+waits until the workspace's Airflow is up, puts its address and credentials in the environment, and then
+imports the selected definitions module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from dagster import Definitions
+
+from tutorial_lib import env_vars, stages
+from tutorial_lib.names import LOGIN_USER, PASSWORD_SECRET
+from tutorial_lib.services.lifecycle import airflow_when_ready
+from tutorial_lib.workspace import Workspace
+
+
+def selected_definitions(workspace: Workspace) -> stages.DefinitionsModule:
+    """The definitions module the workspace selected (the first stage's by default)."""
+    name = workspace.read_state().get("definitions") or stages.FIRST.definitions[0]
+    return stages.definitions_module(name)
+
+
+def provide_airflow_environment(workspace: Workspace) -> None:
+    """Set the Airflow address and login the definitions read, once Airflow has parsed its DAG files."""
+    record = airflow_when_ready(workspace)  # Airflow starts with Dagster: wait until it has the DAGs
+    os.environ[env_vars.AIRFLOW_URL] = record["url"]
+    os.environ[env_vars.AIRFLOW_USERNAME] = LOGIN_USER
+    os.environ[env_vars.AIRFLOW_PASSWORD] = workspace.secret(PASSWORD_SECRET)
+
+
+def load(workspace: Workspace) -> Definitions:
+    """The selected definitions, imported once Airflow's address and login are in the environment."""
+    selected = selected_definitions(workspace)
+    if selected.needs_airflow:
+        provide_airflow_environment(workspace)
+    return importlib.import_module(selected.module).defs

@@ -1,0 +1,7 @@
+"""The one error the services raise: what went wrong with a service, and what to do about it."""
+
+from tutorial_lib.errors import LearnerError
+
+
+class ServiceError(LearnerError, RuntimeError):
+    """A service is not running, died, or failed to start; the message says what to do."""

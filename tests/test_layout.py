@@ -100,3 +100,11 @@ def test_the_hooks_inside_airflow_and_dagster_load_only_what_they_need() -> None
 def test_importing_the_package_costs_nothing_until_a_name_is_used() -> None:
     assert _modules_after("import tutorial_lib") == ["tutorial_lib"]
     assert "tutorial_lib.notebook.workbench" in _modules_after("import tutorial_lib; tutorial_lib.up")
+
+
+def test_the_tests_mirror_the_rooms() -> None:
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders and folders <= set(ROOMS)
+    for folder in folders:
+        assert list((tests / folder).glob("test_*.py")), folder

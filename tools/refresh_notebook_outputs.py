@@ -4,7 +4,7 @@ Usage: .venv/bin/python tools/refresh_notebook_outputs.py [STAGE ...]   (service
 
 Kept: the outputs of cells tagged `nbval-check-output` (compared by the tests) and `keep-output` (definitions,
 diffs, lineage, tables: there for reading). Every other output is cleared, so the committed notebooks hold no
-paths, ports or times; `tests/test_notebook_outputs.py` checks that.
+paths, ports or times; `tests/cli/test_notebook_outputs.py` checks that.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from tutorial_lib import stages
 from tutorial_lib.notebook import proofs
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "tutorial_lib.notebook.proofs"
 MODULES = sorted({stage.proofs for stage in stages.STAGES} | {"exercises"})
 AIRLIFT_PREFIX = "dagster-airlift/"

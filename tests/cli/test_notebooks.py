@@ -20,7 +20,7 @@ from tutorial_lib.cli import notebook_outputs, runner
 from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STAGES = list(runner.stage_notebooks())
 # Runs (one `airlift-tutorial run` in a fresh workspace each), in two lanes of about equal length that run at
 # the same time; the second starts in the middle of the tutorial.

@@ -18,7 +18,7 @@ from tutorial_lib.cli import notebook_outputs, runner
 from tutorial_lib.notebook import proofs, show
 from tutorial_lib.notebook.verdict import Check, ProofFailed, Verdict, prove
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = list(runner.stage_notebooks().values())
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tutorial_lib.notebook import ui
 from tutorial_lib.workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:

@@ -108,3 +108,35 @@ def test_the_tests_mirror_the_rooms() -> None:
     assert folders and folders <= set(ROOMS)
     for folder in folders:
         assert list((tests / folder).glob("test_*.py")), folder
+
+
+LOGGING_CALLS = {"debug", "info", "warning", "error", "exception", "print_exc"}
+
+
+def _handles_or_logs(handler: ast.ExceptHandler) -> bool:
+    """Whether a broad except re-raises, uses the error it caught, or logs it."""
+    for node in ast.walk(ast.Module(body=handler.body, type_ignores=[])):
+        if isinstance(node, ast.Raise):
+            return True
+        if isinstance(node, ast.Name) and handler.name and node.id == handler.name:
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in LOGGING_CALLS
+        ):
+            return True
+    return False
+
+
+def test_every_broad_except_handles_or_logs_what_it_caught() -> None:
+    silent = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            broad = isinstance(node, ast.ExceptHandler) and (
+                node.type is None
+                or (isinstance(node.type, ast.Name) and node.type.id in ("Exception", "BaseException"))
+            )
+            if broad and not _handles_or_logs(node):
+                silent.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not silent

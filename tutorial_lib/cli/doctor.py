@@ -228,7 +228,7 @@ def check_services(home: Path | None) -> Check:
 
 def run_checks(learners: int, home: Path | None, *, services: bool) -> list[Check]:
     """Every preflight check, in order."""
-    where = home or Workspace().home
+    where = Workspace.of(home).home
     checks: list[Callable[[], Check]] = [
         check_python,
         check_packages,

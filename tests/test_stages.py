@@ -75,7 +75,6 @@ def test_the_registry_says_which_definitions_are_partitioned_proxied_or_without_
         "decommission",
         "dag_level",
     ]
-    assert stages.owner_of("peer_check").name == "peer"
 
 
 def test_an_unknown_stage_or_definitions_name_lists_the_known_ones() -> None:

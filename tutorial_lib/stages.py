@@ -177,11 +177,3 @@ def definitions_names() -> list[str]:
 def first_where(test: Callable[[Stage], bool]) -> Stage:
     """The first stage that passes `test` (e.g. the stage that proxies tasks, to name it in a message)."""
     return next(stage for stage in STAGES if test(stage))
-
-
-def owner_of(definitions: str) -> Stage:
-    """The stage that starts from these definitions (or, failing that, loads them on its way)."""
-    for stage in STAGES:
-        if stage.definitions[0] == definitions:
-            return stage
-    return first_where(lambda stage: definitions in stage.definitions)

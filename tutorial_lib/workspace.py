@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Workspace:
     dbt_dir = property(lambda self: self.home / "dbt")
     logs_dir = property(lambda self: self.home / "logs")
     runs_dir = property(lambda self: self.home / "runs")
+    backups_dir = property(lambda self: self.home / "backups")
     secrets_dir = property(lambda self: self.home / "secrets")
     state_file = property(lambda self: self.home / "state.json")
     duckdb_path = property(lambda self: self.home / "data" / "jaffle_shop.duckdb")
@@ -172,6 +174,16 @@ class Workspace:
         if version is None:
             self.update_state(layout_version=LAYOUT_VERSION, stage=state.get("stage", stages.FIRST.name))
         return self
+
+    def backup_dags(self) -> Path | None:
+        """Copy the DAG folder (the learner's edits) to `backups/<time>/dags`; return where, or None."""
+        if not self.dags_dir.exists():
+            return None
+        backup = self.backups_dir / time.strftime("%Y%m%d-%H%M%S") / "dags"
+        shutil.copytree(
+            self.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+        )
+        return backup
 
     def install_dags(self) -> None:
         """Copy the committed `airflow_dags/` into the workspace (DAG files, proxied state), replacing it."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,10 +81,7 @@ def cmd_reset(args: argparse.Namespace, ws: Workspace) -> int:
     if ws.home.exists() and not ws.is_marked:
         ws.claim()  # refuses, naming the fix, unless the folder is empty: nothing there is the workbench's
     services.down(ws)
-    backup = None
-    if ws.dags_dir.exists():
-        backup = ws.home / "backups" / time.strftime("%Y%m%d-%H%M%S") / "dags"
-        shutil.copytree(ws.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
+    backup = ws.backup_dags()
     kept = ws.remove_created()
     ws.ensure()
     print(f"Workspace {ws.home} reset." + (f" Your DAG folder was backed up to {backup}." if backup else ""))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import filecmp
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,16 +40,6 @@ class Workbench:
     dagster: DagsterClient
     show: bool = True
 
-    @property
-    def airflow_url(self) -> str:
-        """The base address of Airflow's web server and REST API, as the workbench reaches it."""
-        return self.airflow.url
-
-    @property
-    def dagster_url(self) -> str:
-        """The base address of Dagster's web server and GraphQL API, as the workbench reaches it."""
-        return self.dagster.url
-
     def use_definitions(self, name: str) -> None:
         """Serve the named stage definitions (a module of `dagster_defs`) and reload the code location."""
         stages.definitions_module(name)  # refuses an unknown name, listing the known ones
@@ -64,10 +53,7 @@ class Workbench:
         comparison = filecmp.dircmp(source, ws.dags_dir, ignore=["__pycache__", "data"])
         if ws.dags_dir.exists() and not _differs(comparison):
             return None
-        backup = None
-        if ws.dags_dir.exists():
-            backup = ws.home / "backups" / time.strftime("%Y%m%d-%H%M%S") / "dags"
-            shutil.copytree(ws.dags_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
+        backup = ws.backup_dags()
         written = time.time()
         ws.install_dags()
         if DAG_ID in self.airflow.dag_ids():

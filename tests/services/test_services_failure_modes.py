@@ -92,6 +92,21 @@ def test_a_helper_call_after_dagster_died_says_to_run_up_instead_of_hanging(
     assert services.status(home)["services"]["dagster"]["healthy"]
 
 
+def test_a_code_location_that_failed_to_load_is_loaded_again_once_its_cause_is_fixed(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("observe")
+    wb.workspace.update_state(definitions="no_such_definitions")  # the next load fails, as a broken file does
+    with pytest.raises(DagsterError, match="(?s)failed to load.*no_such_definitions"):
+        running.dagster.reload_location(show=False)
+    with pytest.raises(DagsterError, match="(?s)failed to load.*no_such_definitions"):
+        tutorial_lib.up(running.workspace.home, show=False)  # still broken: said, not hidden
+    wb.workspace.update_state(definitions="observe")  # fixed: the next call sees it, with no restart
+    again = tutorial_lib.up(running.workspace.home, show=False)
+    assert len(again.dagster.asset_keys()) == 10
+
+
 def test_steps_taken_out_of_order_are_refused_with_the_stage_to_run(running: services.Services) -> None:
     wb = tutorial_lib.up(running.workspace.home, show=False)
     wb.start_stage("observe")

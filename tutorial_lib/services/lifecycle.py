@@ -182,8 +182,9 @@ def _listening_since(path: str) -> float | None:
 
 def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float = 0.0) -> bool:
     """Dagster answers only with the login, its code server listens, and its code location has loaded
-    (after `loaded_after` and after the code server started listening, reloading if needed). A Dagster that
-    answers without the login is never reported ready."""
+    (after `loaded_after` and after the code server started listening, reloading if needed). A location that
+    failed to load is loaded again first: the learner may have fixed the file since, and a fixed file must
+    count without a restart. A Dagster that answers without the login is never reported ready."""
     if not _alive(record):
         raise _died(ws, "dagster", record)
     refuses = _refuses_strangers(record["url"])
@@ -208,8 +209,9 @@ def _dagster_ready(ws: Workspace, record: dict[str, Any], *, loaded_after: float
         entry = client.locations().get(names.LOCATION_NAME)
         if entry is None or entry["status"] != "LOADED":
             return False
-        if entry["updated"] < max(loaded_after, listening):
-            # Loaded before Airflow had the DAGs, or before the code server listened: load it again now.
+        if entry["updated"] < max(loaded_after, listening) or entry["error"]:
+            # Loaded before Airflow had the DAGs, before the code server listened, or with an error that a
+            # fixed file may have mended: load it again now (in-process, under a second).
             client.reload_location(show=False)
         return client.location_ready()
     except (requests.RequestException, DagsterError) as exc:

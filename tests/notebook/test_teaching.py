@@ -238,3 +238,36 @@ def test_a_code_location_error_shows_its_causes() -> None:
         _error_with_causes(error) == "Error loading\nCaused by: ComponentTreeException\nCaused by: KeyError"
     )
     assert _error_with_causes({"message": "alone", "causes": None}) == "alone"
+
+
+def test_a_code_location_error_names_the_line_of_the_projects_own_file_not_the_workbenchs() -> None:
+    from tutorial_lib.clients.dagster import _error_with_causes
+    from tutorial_lib.workspace import REPO_ROOT
+
+    def frame(path: str, line: int, code: str) -> str:
+        return f'  File "{path}", line {line}, in <module>\n    {code}\n'
+
+    error = {
+        "message": "Error occurred during the loading of Dagster definitions",
+        "stack": [
+            frame(f"{REPO_ROOT}/tutorial_lib/in_dagster/loader.py", 38, "return import_module(x).defs")
+        ],
+        "causes": [
+            {
+                "message": "NameError: name 'this' is not defined",
+                "stack": [
+                    frame(
+                        "/usr/lib/python3.11/importlib/__init__.py", 126, "return _bootstrap._gcd_import()"
+                    ),
+                    frame(f"{REPO_ROOT}/dagster_defs/observe.py", 44, "this is not python"),
+                    frame(f"{REPO_ROOT}/.venv/lib/python3.11/site-packages/dagster/x.py", 3, "raise"),
+                ],
+            }
+        ],
+    }
+    assert _error_with_causes(error).endswith(
+        "Caused by: NameError: name 'this' is not defined\n"
+        "Where: dagster_defs/observe.py, line 44: this is not python"
+    )
+    error["causes"][0]["stack"] = error["causes"][0]["stack"][:1]
+    assert "Where:" not in _error_with_causes(error)  # only the workbench's and the libraries' frames

@@ -4,8 +4,10 @@ The documents it sends are in `dagster_queries`, the records it returns in `dags
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -40,6 +42,7 @@ from tutorial_lib.clients.dagster_records import (
 )
 from tutorial_lib.names import LOCATION_NAME, PARTITION_TAG
 from tutorial_lib.progress import wait_until
+from tutorial_lib.workspace import REPO_ROOT
 
 # What other modules import from here, including the records and helpers now kept in `dagster_records`.
 __all__ = [
@@ -456,7 +459,35 @@ class DagsterClient:
 
 
 def _error_with_causes(error: dict[str, Any]) -> str:
-    """A Python error's message followed by its causes' (the real reason is usually the last cause)."""
-    causes = [cause.get("message") or "" for cause in error.get("causes") or []]
-    messages = [error.get("message") or "", *causes]
-    return "\nCaused by: ".join(message.strip() for message in messages if message.strip())
+    """A Python error's message followed by its causes' (the real reason is usually the last cause), and the
+    line of the project's own code where it happened, if a stack shows one."""
+    causes = error.get("causes") or []
+    messages = [error.get("message") or "", *(cause.get("message") or "" for cause in causes)]
+    text = "\nCaused by: ".join(message.strip() for message in messages if message.strip())
+    where = _project_frame(
+        [*(cause.get("stack") or [] for cause in reversed(causes)), error.get("stack") or []]
+    )
+    return f"{text}\nWhere: {where}" if where else text
+
+
+# A frame of a formatted Python stack: its file, its line, and the code on that line.
+_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)[^\n]*\n\s*(?P<code>[^\n]*)')
+
+
+def _project_frame(stacks: list[list[str]]) -> str | None:
+    """The innermost frame in the project's own files (not the workbench's, not an installed package's), as
+    `path, line N: code`, from the first stack that has one."""
+    for stack in stacks:
+        for entry in reversed(stack):
+            found = _FRAME.search(entry)
+            if not found:
+                continue
+            path = Path(found["path"])
+            if "site-packages" in path.parts or not path.is_relative_to(REPO_ROOT):
+                continue
+            shown = path.relative_to(REPO_ROOT)
+            if shown.parts[0] == "tutorial_lib":
+                continue
+            code = found["code"].strip()
+            return f"{shown}, line {found['line']}" + (f": {code}" if code else "")
+    return None

@@ -27,7 +27,7 @@ query {
         name
         loadStatus
         updatedTimestamp
-        locationOrLoadError { __typename ... on PythonError { message stack causes { message } } }
+        locationOrLoadError { __typename ... on PythonError { message stack causes { message stack } } }
       }
     }
     ... on PythonError { message }

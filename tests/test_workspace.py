@@ -62,3 +62,18 @@ def test_the_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tm
     assert default_home() == tmp_path / "elsewhere"
     monkeypatch.delenv("AIRLIFT_TUTORIAL_HOME")
     assert default_home().name == ".workbench"
+
+
+def test_the_workspace_holds_the_learners_own_copy_of_the_definitions(tmp_path: Path) -> None:
+    from tutorial_lib.workspace import REPO_ROOT
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    committed = sorted(
+        p.relative_to(REPO_ROOT / "dagster_defs") for p in (REPO_ROOT / "dagster_defs").rglob("*.py")
+    )
+    assert sorted(p.relative_to(ws.definitions_dir) for p in ws.definitions_dir.rglob("*.py")) == committed
+    (ws.definitions_dir / "observe.py").write_text("# mine\n")
+    ws.ensure()  # an existing project is the learner's: never overwritten
+    assert (ws.definitions_dir / "observe.py").read_text() == "# mine\n"
+    backup = ws.backup_project()
+    assert backup is not None and (backup / "dagster_defs" / "observe.py").read_text() == "# mine\n"

@@ -22,7 +22,19 @@ LAYOUT_VERSION = 1
 HOME_ENV = env_vars.HOME
 MARKER = ".airlift-tutorial-workspace"
 # What the workbench creates at a workspace's top level: the only entries `reset` may delete.
-CREATED = ("airflow", "dagster", "dags", "data", "dbt", "bin", "logs", "secrets", "state.json", "state.lock")
+CREATED = (
+    "airflow",
+    "dagster",
+    "dags",
+    "project",
+    "data",
+    "dbt",
+    "bin",
+    "logs",
+    "secrets",
+    "state.json",
+    "state.lock",
+)
 KEPT_BY_RESET = ("backups", "runs", MARKER)
 
 
@@ -55,6 +67,8 @@ class Workspace:
     dagster_home = property(lambda self: self.home / "dagster")
     dags_dir = property(lambda self: self.home / "dags")
     proxied_state_dir = property(lambda self: self.home / "dags" / "proxied_state")
+    project_dir = property(lambda self: self.home / "project")  # the learner's Dagster project
+    definitions_dir = property(lambda self: self.home / "project" / "dagster_defs")
     data_dir = property(lambda self: self.home / "data")
     dbt_dir = property(lambda self: self.home / "dbt")
     logs_dir = property(lambda self: self.home / "logs")
@@ -168,12 +182,29 @@ class Workspace:
         os.chmod(self.secrets_dir, 0o700)
         if not self.dags_dir.exists():
             self.install_dags()
+        if not self.definitions_dir.exists():
+            self.install_definitions()
         if not self.raw_customers_csv.exists():
             shutil.copyfile(REPO_ROOT / "airflow_dags" / "data" / "raw_customers.csv", self.raw_customers_csv)
         (self.dagster_home / "dagster.yaml").touch()
         if version is None:
             self.update_state(layout_version=LAYOUT_VERSION, stage=state.get("stage", stages.FIRST.name))
         return self
+
+    def install_definitions(self) -> None:
+        """Copy the committed `dagster_defs/` into the workspace's project: the definitions Dagster loads and
+        the learner edits (a read-only checkout stays untouched)."""
+        shutil.copytree(
+            REPO_ROOT / "dagster_defs", self.definitions_dir, ignore=shutil.ignore_patterns("__pycache__")
+        )
+
+    def backup_project(self) -> Path | None:
+        """Copy the workspace's project (the learner's definitions) to `backups/<time>/project`, or None."""
+        if not self.project_dir.exists():
+            return None
+        backup = self.backups_dir / time.strftime("%Y%m%d-%H%M%S") / "project"
+        shutil.copytree(self.project_dir, backup, ignore=shutil.ignore_patterns("__pycache__"))
+        return backup
 
     def backup_dags(self) -> Path | None:
         """Copy the DAG folder (the learner's edits) to `backups/<time>/dags`; return where, or None."""

@@ -107,6 +107,26 @@ def test_a_code_location_that_failed_to_load_is_loaded_again_once_its_cause_is_f
     assert len(again.dagster.asset_keys()) == 10
 
 
+def test_a_broken_definitions_file_of_the_workspace_is_named_by_line_and_its_fix_counts_at_once(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("observe")
+    learner_file = wb.workspace.definitions_dir / "observe.py"
+    original = learner_file.read_text()
+    learner_file.write_text(original + "\nthis is not python\n")
+    try:
+        with pytest.raises(DagsterError) as broken:
+            wb.use_definitions("observe")
+    finally:
+        learner_file.write_text(original)
+    assert "NameError" in str(broken.value), broken.value
+    assert "project/dagster_defs/observe.py, line " in str(broken.value), broken.value
+    tutorial_lib.up(running.workspace.home, show=False).use_definitions("observe")
+    assert len(wb.dagster.asset_keys()) == 10
+    assert (Path(__file__).resolve().parents[2] / "dagster_defs" / "observe.py").read_text() == original
+
+
 def test_steps_taken_out_of_order_are_refused_with_the_stage_to_run(running: services.Services) -> None:
     wb = tutorial_lib.up(running.workspace.home, show=False)
     wb.start_stage("observe")

@@ -81,10 +81,14 @@ def cmd_reset(args: argparse.Namespace, ws: Workspace) -> int:
     if ws.home.exists() and not ws.is_marked:
         ws.claim()  # refuses, naming the fix, unless the folder is empty: nothing there is the workbench's
     services.down(ws)
-    backup = ws.backup_dags()
+    backups = [found for found in (ws.backup_dags(), ws.backup_project()) if found]
     kept = ws.remove_created()
     ws.ensure()
-    print(f"Workspace {ws.home} reset." + (f" Your DAG folder was backed up to {backup}." if backup else ""))
+    saved = " and ".join(str(found) for found in backups)
+    print(
+        f"Workspace {ws.home} reset."
+        + (f" Your DAG folder and project were backed up to {saved}." if saved else "")
+    )
     if kept:
         print(f"Left as they were (not the workbench's): {', '.join(kept)}.")
     return 0

@@ -470,24 +470,25 @@ def _error_with_causes(error: dict[str, Any]) -> str:
     return f"{text}\nWhere: {where}" if where else text
 
 
+# A path inside a Python installation: the standard library, or an installed package.
+_LIBRARY = re.compile(r"/lib/python3\.\d+/")
 # A frame of a formatted Python stack: its file, its line, and the code on that line.
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)[^\n]*\n\s*(?P<code>[^\n]*)')
 
 
 def _project_frame(stacks: list[list[str]]) -> str | None:
-    """The innermost frame in the project's own files (not the workbench's, not an installed package's), as
-    `path, line N: code`, from the first stack that has one."""
+    """The innermost frame in the project's own files (the checkout's or the workspace's project; not the
+    workbench's, nor Python's or an installed package's), as `path, line N: code`, from the first stack that
+    has one."""
     for stack in stacks:
         for entry in reversed(stack):
             found = _FRAME.search(entry)
             if not found:
                 continue
             path = Path(found["path"])
-            if "site-packages" in path.parts or not path.is_relative_to(REPO_ROOT):
-                continue
-            shown = path.relative_to(REPO_ROOT)
-            if shown.parts[0] == "tutorial_lib":
-                continue
+            if _LIBRARY.search(found["path"]) or path.is_relative_to(REPO_ROOT / "tutorial_lib"):
+                continue  # Python's own modules, an installed package's, or the workbench's
+            shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
             code = found["code"].strip()
             return f"{shown}, line {found['line']}" + (f": {code}" if code else "")
     return None

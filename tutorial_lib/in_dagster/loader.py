@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 from dagster import Definitions
 
@@ -38,4 +39,18 @@ def load(workspace: Workspace) -> Definitions:
     selected = selected_definitions(workspace)
     if selected.needs_airflow:
         provide_airflow_environment(workspace)
+    _import_from_project(workspace)
     return importlib.import_module(selected.module).defs
+
+
+def _import_from_project(workspace: Workspace) -> None:
+    """Make `dagster_defs` resolve to the workspace's project (the learner's files), not the checkout's."""
+    project = str(workspace.project_dir)
+    if project in sys.path:
+        sys.path.remove(project)
+    sys.path.insert(0, project)
+    loaded = sys.modules.get("dagster_defs")
+    if loaded is not None and not str(getattr(loaded, "__file__", "")).startswith(project):
+        for name in [name for name in sys.modules if name.split(".")[0] == "dagster_defs"]:
+            del sys.modules[name]
+    importlib.invalidate_caches()

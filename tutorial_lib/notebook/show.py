@@ -141,3 +141,37 @@ def proxied_state(workspace: Workspace) -> Source:
     if not path.exists():
         return code(f"# {PROXIED_STATE_FILE}: no such file (the DAG was removed)", language="yaml")
     return code(f"# dags/{PROXIED_STATE_FILE}\n" + path.read_text(), language="yaml")
+
+
+def _definitions_files(name: str) -> list[Path]:
+    """The files of one definitions module, relative to `dagster_defs/` (a package's files too)."""
+    single = DEFINITIONS_DIR / f"{name}.py"
+    if single.is_file():
+        return [Path(single.name)]
+    folder = DEFINITIONS_DIR / name
+    return sorted(
+        path.relative_to(DEFINITIONS_DIR)
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+def stage_files(stage: str) -> list[Path]:
+    """The definitions files a stage's notebook loads, relative to `dagster_defs/`."""
+    return [file for name in stages.get(stage).definitions for file in _definitions_files(name)]
+
+
+def solution(workspace: Workspace, stage: str) -> Source:
+    """What the reference has that the learner's files of a stage do not: a diff from theirs to it."""
+    lines: list[str] = []
+    for file in stage_files(stage):
+        mine = workspace.definitions_dir / file
+        theirs = (mine.read_text() if mine.exists() else "").splitlines()
+        reference = (DEFINITIONS_DIR / file).read_text().splitlines()
+        shown = f"project/dagster_defs/{file}"
+        lines += difflib.unified_diff(
+            theirs, reference, f"{shown} (yours)", f"{shown} (reference)", lineterm=""
+        )
+    if not lines:
+        return code(f"# Your files of the {stage} stage are the reference already.")
+    return code("\n".join(lines), language="diff")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,6 +94,37 @@ class Workbench:
         self.dagster.delete_runs()
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)
+
+    def solution(self, stage: str | None = None) -> object:
+        """The reference solution of a stage (this one by default), as a diff from your files to it."""
+        from tutorial_lib.notebook import show
+
+        return show.solution(self.workspace, stage or self._current_stage())
+
+    def use_solution(self, stage: str | None = None) -> Path | None:
+        """Replace your files of a stage with the reference (yours are backed up first; returns where), and
+        load them if Dagster serves that stage's definitions now."""
+        from tutorial_lib.notebook import show
+
+        stage = stage or self._current_stage()
+        files = show.stage_files(stage)
+        if all(_same(self.workspace.definitions_dir / f, show.DEFINITIONS_DIR / f) for f in files):
+            return None
+        backup = self.workspace.backup_project()
+        for file in files:
+            target = self.workspace.definitions_dir / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(show.DEFINITIONS_DIR / file, target)
+        if backup:
+            print(f"Your files were backed up to {backup.relative_to(self.workspace.home)}.")
+        loaded = self.workspace.read_state().get("definitions")
+        if loaded in stages.get(stage).definitions:
+            self.use_definitions(loaded)
+        return backup
+
+    def _current_stage(self) -> str:
+        """The stage the workspace is at (set by `start_stage`)."""
+        return self.workspace.read_state().get("stage") or stages.FIRST.name
 
     @property
     def proxied_state_file(self) -> Path:
@@ -387,6 +419,11 @@ def check_aligned(logical_date: datetime | None) -> None:
             f"nothing else meanwhile. Use {moment.date().isoformat()}T00:00:00+00:00, or pass "
             "allow_misaligned=True to see the failure on purpose."
         )
+
+
+def _same(mine: Path, reference: Path) -> bool:
+    """Whether the learner's file exists and equals the reference, byte for byte."""
+    return mine.exists() and filecmp.cmp(mine, reference, shallow=False)
 
 
 def _differs(comparison: filecmp.dircmp) -> bool:

@@ -127,6 +127,28 @@ def test_a_broken_definitions_file_of_the_workspace_is_named_by_line_and_its_fix
     assert (Path(__file__).resolve().parents[2] / "dagster_defs" / "observe.py").read_text() == original
 
 
+def test_a_broken_dag_file_is_named_by_line_at_once_and_its_fix_counts_at_the_next_wait(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("observe")
+    dag_file = wb.workspace.dags_dir / "rebuild_customers_list.py"
+    original = dag_file.read_text()
+    dag_file.write_text(original + "\nthis is not python\n")
+    started = time.monotonic()
+    try:
+        with pytest.raises(WorkspaceError) as broken:
+            wb.wait_for_proxied_state(show=False)
+    finally:
+        dag_file.write_text(original)
+    assert time.monotonic() - started < 60  # not the 90 s a wait for a parse would run out
+    message = str(broken.value)
+    assert "rebuild_customers_list.py" in message and "NameError" in message and "line " in message, message
+    assert wb.wait_for_proxied_state(show=False) == dict.fromkeys(
+        ("load_raw_customers", "build_dbt_models", "export_customers"), False
+    )
+
+
 def test_steps_taken_out_of_order_are_refused_with_the_stage_to_run(running: services.Services) -> None:
     wb = tutorial_lib.up(running.workspace.home, show=False)
     wb.start_stage("observe")

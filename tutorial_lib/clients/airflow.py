@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -125,6 +126,16 @@ class AirflowClient:
         """DAG files Airflow could not import, with their tracebacks."""
         return self.request("GET", "importErrors")["import_errors"]
 
+    def import_error(self, filename: str, *, since: float = 0.0) -> dict[str, Any] | None:
+        """Airflow's import error for a DAG file (by file name), if one was recorded at or after `since`."""
+        for error in self.import_errors():
+            if (
+                Path(error["filename"]).name == filename
+                and parse_time(error["timestamp"]).timestamp() >= since
+            ):
+                return error
+        return None
+
     def last_parsed(self, dag_id: str) -> float:
         """When Airflow last parsed the DAG's file (unix time; 0 if it never has)."""
         parsed = self.request("GET", f"dags/{dag_id}").get("last_parsed_time")
@@ -241,3 +252,11 @@ class AirflowClient:
             "and trigger the DAG again."
         )
         return "\n".join(parts)
+
+
+def import_error_message(error: dict[str, Any]) -> str:
+    """What Airflow said of a DAG file it could not import, and the fix."""
+    return (
+        f"Airflow could not import {error['filename']}:\n{error['stack_trace'][-1500:]}\n"
+        "Fix the DAG file (or `airlift-tutorial reset` to restore it)."
+    )

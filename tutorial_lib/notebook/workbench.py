@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tutorial_lib import services, stages
-from tutorial_lib.clients.airflow import AirflowClient, DagRun, parse_time
+from tutorial_lib.clients.airflow import AirflowClient, DagRun, import_error_message, parse_time
 from tutorial_lib.clients.dagster import DagsterClient
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.names import (
@@ -203,9 +203,15 @@ class Workbench:
         DAG file, and otherwise it waits a minute between parses (which keeps an idle Airflow cheap): so
         the wait asks Airflow to parse the file now, through its REST API.
         """
+        dag_file = self.workspace.dags_dir / f"{dag_id}.py"
+        if dag_file.exists():  # a parse before the DAG file's own latest change does not count either
+            since = max(since, dag_file.stat().st_mtime)
         self.airflow.request_parse(dag_id)
 
         def parsed() -> bool:
+            error = self.airflow.import_error(dag_file.name, since=since)
+            if error:  # a broken DAG file: say so now, naming the line, instead of waiting it out
+                raise WorkspaceError(import_error_message(error))
             return self.airflow.last_parsed(dag_id) >= since and serves(self.airflow.tasks(dag_id))
 
         shown = self.show if show is None else show

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from tutorial_lib import names
-from tutorial_lib.clients.airflow import AirflowClient, AirflowError
+from tutorial_lib.clients.airflow import AirflowClient, AirflowError, import_error_message
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.services import jupyter_proxy, processes
@@ -361,11 +361,7 @@ def wait_for_dag_files(
     def probe() -> bool:
         errors = client.import_errors()
         if errors:
-            first = errors[0]
-            raise AirflowError(
-                f"Airflow could not import {first['filename']}:\n{first['stack_trace'][-1500:]}\n"
-                "Fix the DAG file (or `airlift-tutorial reset` to restore it)."
-            )
+            raise AirflowError(import_error_message(errors[0]))
         return expected <= set(client.dag_ids())
 
     wait_until(probe, what="Airflow to parse the DAG files", timeout=timeout, show=show)

@@ -269,5 +269,7 @@ def test_a_code_location_error_names_the_line_of_the_projects_own_file_not_the_w
         "Caused by: NameError: name 'this' is not defined\n"
         "Where: dagster_defs/observe.py, line 44: this is not python"
     )
+    error["causes"][0]["stack"][1] = frame("/home/ada/ws/project/dagster_defs/observe.py", 44, "this is")
+    assert _error_with_causes(error).endswith("Where: project/dagster_defs/observe.py, line 44: this is")
     error["causes"][0]["stack"] = error["causes"][0]["stack"][:1]
     assert "Where:" not in _error_with_causes(error)  # only the workbench's and the libraries' frames

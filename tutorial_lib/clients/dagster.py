@@ -476,6 +476,17 @@ _LIBRARY = re.compile(r"/lib/python3\.\d+/")
 _FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)[^\n]*\n\s*(?P<code>[^\n]*)')
 
 
+def _shown_path(path: Path) -> Path:
+    """A project file's path as a learner knows it: from the checkout, or from the workspace's `project/`."""
+    if path.is_relative_to(REPO_ROOT):
+        return path.relative_to(REPO_ROOT)
+    parts = path.parts
+    for index in range(len(parts) - 1):
+        if parts[index : index + 2] == ("project", "dagster_defs"):
+            return Path(*parts[index:])
+    return path
+
+
 def _project_frame(stacks: list[list[str]]) -> str | None:
     """The innermost frame in the project's own files (the checkout's or the workspace's project; not the
     workbench's, nor Python's or an installed package's), as `path, line N: code`, from the first stack that
@@ -488,7 +499,7 @@ def _project_frame(stacks: list[list[str]]) -> str | None:
             path = Path(found["path"])
             if _LIBRARY.search(found["path"]) or path.is_relative_to(REPO_ROOT / "tutorial_lib"):
                 continue  # Python's own modules, an installed package's, or the workbench's
-            shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+            shown = _shown_path(path)
             code = found["code"].strip()
             return f"{shown}, line {found['line']}" + (f": {code}" if code else "")
     return None

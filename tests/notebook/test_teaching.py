@@ -156,6 +156,23 @@ def test_every_stage_has_an_exercise_with_a_self_check_and_a_solution(notebook: 
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_stage_says_once_where_your_code_is_and_what_differs_from_a_plain_set_up(
+    notebook: Path,
+) -> None:
+    from tutorial_lib import stages
+
+    stage = stages.get(notebook.stem.split("_", 1)[1])
+    notes = [
+        c.source
+        for c in nbformat.read(notebook, as_version=4).cells
+        if c.cell_type == "markdown" and "What differs from a plain set-up" in c.source
+    ]
+    assert len(notes) == 1 and notes[0].startswith("<details>") and notes[0].rstrip().endswith("</details>")
+    assert f"project/dagster_defs/{stage.definitions[0]}" in notes[0]
+    assert "wb.solution()" in notes[0] and "wb.use_solution()" in notes[0] and "Reload" in notes[0]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_stage_ends_with_a_recap_and_how_to_apply_it(notebook: Path) -> None:
     text = "\n".join(
         c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown"

@@ -3,7 +3,11 @@ deployment (here, the workbench) provides them."""
 
 import os
 
+# >>> peer: Import what the instance below needs, from dagster_airlift.core.
 from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
+
+# --- starter
+# <<<
 
 
 def _setting(name: str) -> str:
@@ -13,6 +17,8 @@ def _setting(name: str) -> str:
     return value
 
 
+# >>> peer: An AirflowInstance named "airflow" that logs in with AirflowBasicAuthBackend, reading
+# ... AIRFLOW_WEBSERVER_URL, AIRFLOW_USERNAME and AIRFLOW_PASSWORD through _setting().
 airflow_instance = AirflowInstance(
     auth_backend=AirflowBasicAuthBackend(
         webserver_url=_setting("AIRFLOW_WEBSERVER_URL"),
@@ -22,3 +28,6 @@ airflow_instance = AirflowInstance(
     # The instance's name starts the key of every asset it makes: airflow/dag/<dag_id>.
     name="airflow",
 )
+# --- starter
+# airflow_instance = None
+# <<<

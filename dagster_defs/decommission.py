@@ -40,21 +40,28 @@ customers_csv = export_csv_asset(
     csv_path=paths.customers_csv(),
 )
 
-# The DAG's job, now Dagster's: all nine assets (and the check on customers_csv) in one daily run.
+# >>> decommission: The DAG's job, now Dagster's: define_asset_job named like the DAG (DAG_ID), selecting the
+# ... nine assets, with the daily partitions; and a schedule that runs it at 00:00 UTC every day, like the
+# ... DAG's @daily (cron "0 0 * * *"), each run for the day that just ended.
 rebuild_customers_list = define_asset_job(
     name=DAG_ID, selection=[raw_customers, dbt_models, customers_csv], partitions_def=DAILY_PARTITIONS
 )
+# A partitioned job needs a partition key per run: build_schedule_from_partitioned_job picks the day that
+# just ended. (A plain ScheduleDefinition fits a job without partitions.)
+daily_schedule = build_schedule_from_partitioned_job(
+    rebuild_customers_list, name=f"{DAG_ID}_daily", hour_of_day=0, minute_of_hour=0
+)
+# --- starter
+# <<<
 
 defs = Definitions(
     assets=[raw_customers, dbt_models, customers_csv],
     asset_checks=[validate_exported_csv_check(CUSTOMERS_CSV_KEY)],
+    # >>> decommission: Give the definitions your job and schedule.
     jobs=[rebuild_customers_list],
-    # Like Airflow's @daily: at 00:00 UTC each day, run the partition of the day that just ended.
-    schedules=[
-        build_schedule_from_partitioned_job(
-            rebuild_customers_list, name=f"{DAG_ID}_daily", hour_of_day=0, minute_of_hour=0
-        )
-    ],
+    schedules=[daily_schedule],
+    # --- starter
+    # <<<
     resources={"dbt": dbt_resource()},
     # Steps run one after the other in the run process: no extra process per step that loads the code again.
     executor=in_process_executor,

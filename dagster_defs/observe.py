@@ -21,6 +21,10 @@ defs = build_defs_from_airflow_instance(
     defs=Definitions(
         assets=assets_with_task_mappings(
             dag_id=DAG_ID,
+            # >>> observe: Map each task id to what it writes: load_raw_customers, an AssetSpec of the
+            # ... DuckDB table (RAW_CUSTOMERS_KEY); build_dbt_models, the dbt assets (dbt_models);
+            # ... export_customers, an AssetSpec of customers_csv (CUSTOMERS_CSV_KEY) that depends on the
+            # ... dbt model "customers" (get_asset_key_for_model finds its key).
             task_mappings={
                 "load_raw_customers": [AssetSpec(RAW_CUSTOMERS_KEY)],
                 "build_dbt_models": [dbt_models],
@@ -28,8 +32,16 @@ defs = build_defs_from_airflow_instance(
                     AssetSpec(CUSTOMERS_CSV_KEY, deps=[get_asset_key_for_model([dbt_models], "customers")])
                 ],
             },
+            # --- starter
+            # task_mappings={},
+            # <<<
         ),
+        # >>> observe: The check on the exported CSV, now on the asset it checks: customers_csv
+        # ... (validate_exported_csv_check(key) makes it for any key).
         asset_checks=[validate_exported_csv_check(CUSTOMERS_CSV_KEY)],
+        # --- starter
+        # asset_checks=[],
+        # <<<
         resources={"dbt": dbt_resource()},
         # The check runs in the run process: no second process that loads the code again.
         executor=in_process_executor,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib import env_vars, stages
+from tutorial_lib import env_vars, learner_project, stages
 from tutorial_lib.errors import LearnerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -192,11 +192,9 @@ class Workspace:
         return self
 
     def install_definitions(self) -> None:
-        """Copy the committed `dagster_defs/` into the workspace's project: the definitions Dagster loads and
-        the learner edits (a read-only checkout stays untouched)."""
-        shutil.copytree(
-            REPO_ROOT / "dagster_defs", self.definitions_dir, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        """Write the learner's project from the committed `dagster_defs/`, every exercise a starter: the
+        definitions Dagster loads and the learner edits (a read-only checkout stays untouched)."""
+        learner_project.install(self.definitions_dir)
 
     def backup_project(self) -> Path | None:
         """Copy the workspace's project (the learner's definitions) to `backups/<time>/project`, or None."""

@@ -156,8 +156,8 @@ def test_executed_notebook_outputs_match_the_committed_ones(concurrent: dict[str
     executed = concurrent["run_dirs"][run] / committed.name
     assert executed.exists(), f"{stage} was not executed"
     reference = notebook_outputs.nbformat.read(committed, as_version=4)
-    assert sum(notebook_outputs.checked(c) for c in reference.cells if c.cell_type == "code") > 0
-    mismatches = notebook_outputs.compare(committed, executed)
+    assert sum(notebook_outputs.checked(c, solved=True) for c in reference.cells if c.cell_type == "code") > 0
+    mismatches = notebook_outputs.compare(committed, executed, solved=True)
     assert mismatches == [], "\n\n".join(map(str, mismatches))
 
 

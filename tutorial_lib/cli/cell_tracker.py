@@ -35,7 +35,7 @@ class CellTracker:
     def cell_started(self, index: int, source: str) -> None:
         """A cell begins: remember it, and report the previous one if it was slow (logs without a TTY)."""
         self._report_slow()
-        first = next((line for line in source.splitlines() if line and not line.startswith("#")), "")
+        first = next((line for line in source.splitlines() if line and not line.startswith(("#", "%%"))), "")
         self.cell = (index, first[:60], time.monotonic())
 
     def finished(self) -> None:

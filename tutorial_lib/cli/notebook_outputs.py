@@ -43,20 +43,35 @@ class Mismatch:
         return f"code cell {self.cell} ({first[:70]}): {self.problem}"
 
 
-def checked(cell: nbformat.NotebookNode, *, lax: bool = True) -> bool:
-    """Whether nbval compares this code cell's outputs (lax mode: only cells marked to be checked)."""
+KEEP_TAG = "keep-output"
+# A proof of the learner's code at work: its committed output is the solved run's; an unsolved run skips the
+# cell (`%%when_checked`), so nbval, which runs the notebook as a learner gets it, does not compare it.
+PROOF_TAG = "proof"
+# A learner's exercise or its check: its committed output is the unsolved run's, which nbval compares; a
+# solved run (SOLUTIONS=True) prints something else there.
+EXERCISE_TAG = "exercise"
+
+
+def _tags(cell: nbformat.NotebookNode) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def checked(cell: nbformat.NotebookNode, *, lax: bool = True, solved: bool = False) -> bool:
+    """Whether this code cell's outputs are compared: as nbval does (lax mode: only cells marked to be
+    checked), or, for a run with the exercises solved, the proofs too and not the exercises."""
     options = {"check": not lax, "skip": False}
     options.update(dict(find_comment_markers(cell.source)))
     options.update(dict(find_metadata_tags(cell.get("metadata", {}))))
-    return bool(options["check"]) and not options["skip"]
-
-
-KEEP_TAG = "keep-output"
+    nbval = bool(options["check"]) and not options["skip"]
+    if not solved:
+        return nbval
+    return (nbval or PROOF_TAG in _tags(cell)) and EXERCISE_TAG not in _tags(cell)
 
 
 def kept(cell: nbformat.NotebookNode) -> bool:
-    """Whether the committed notebook stores this cell's outputs: checked by nbval, or kept for reading."""
-    return checked(cell) or KEEP_TAG in cell.get("metadata", {}).get("tags", [])
+    """Whether the committed notebook stores this cell's outputs: checked by nbval or as a proof, or kept for
+    reading."""
+    return checked(cell) or checked(cell, solved=True) or KEEP_TAG in _tags(cell)
 
 
 def sanitizer(path: Path = SANITIZER) -> list[tuple[str, str]]:
@@ -92,15 +107,18 @@ def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
     return flat
 
 
-def compare(committed: Path, executed: Path, patterns: list[tuple[str, str]] | None = None) -> list[Mismatch]:
-    """Every checked cell of `committed` whose outputs in `executed` differ after sanitizing."""
+def compare(
+    committed: Path, executed: Path, patterns: list[tuple[str, str]] | None = None, *, solved: bool = False
+) -> list[Mismatch]:
+    """Every checked cell of `committed` whose outputs in `executed` (a run with the exercises solved, or not)
+    differ after sanitizing."""
     patterns = sanitizer() if patterns is None else patterns
     reference = nbformat.read(committed, as_version=4)
     ran = {cell.get("id"): cell for cell in nbformat.read(executed, as_version=4).cells}
     mismatches = []
     code_cells = [cell for cell in reference.cells if cell.cell_type == "code"]
     for number, cell in enumerate(code_cells, start=1):
-        if not checked(cell):
+        if not checked(cell, solved=solved):
             continue
         found = ran.get(cell.get("id"))
         if found is None:

@@ -8,7 +8,7 @@ import difflib
 import html
 from pathlib import Path
 
-from tutorial_lib import stages
+from tutorial_lib import learner_project, regions, stages
 from tutorial_lib.names import DAG_ID
 from tutorial_lib.notebook.proxied_state import state_file as proxied_state_file
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
@@ -49,14 +49,54 @@ def code(text: str, language: str = "python") -> Source:
     return Source(text, language)
 
 
+def _read(path: Path) -> str:
+    """A repository file as a reader should see it: a `dagster_defs` file solved, without its markers."""
+    if path.is_relative_to(DEFINITIONS_DIR):
+        return learner_project.rendered(path.relative_to(DEFINITIONS_DIR), lambda region: True)
+    return path.read_text()
+
+
 def definitions(name: str) -> Source:
     """A `dagster_defs` module, in full."""
-    return code(_module(name).read_text())
+    return code(_read(_module(name)))
+
+
+def exercise(name: str) -> Source:
+    """What the learner writes for a definitions module: each file's TODOs with their hints, as the starter
+    has them (the earlier stages' code in place)."""
+    order = stages.definitions_names()
+    index = order.index(stages.definitions_module(name).name)
+    blocks = []
+    for file in learner_project.files_of(name):
+        text = learner_project.rendered(file, lambda region: order.index(region) < index)
+        blocks.append(f"# project/dagster_defs/{file}\n" + _todo_context(text, name))
+    language = "yaml" if all(str(f).endswith(".yaml") for f in learner_project.files_of(name)) else "python"
+    return code("\n\n".join(blocks), language=language)
+
+
+def _todo_context(text: str, name: str, around: int = 2) -> str:
+    """The lines of `name`'s TODOs and a few lines around each, `...` between the parts."""
+    lines = text.splitlines()
+    marker = f"# {regions.TODO} ({name}):"
+    keep: set[int] = set()
+    for index, line in enumerate(lines):
+        if marker in line:
+            end = index + 1
+            while end < len(lines) and lines[end].lstrip().startswith("#   "):
+                end += 1
+            keep.update(range(max(0, index - around), min(len(lines), end + around)))
+    shown, last = [], -1
+    for index in sorted(keep):
+        if last >= 0 and index != last + 1:
+            shown.append("...")
+        shown.append(lines[index])
+        last = index
+    return "\n".join(shown)
 
 
 def excerpt(name: str, *symbols: str) -> Source:
     """Only the named top-level functions, classes or assignments of a `dagster_defs` module."""
-    text = _module(name).read_text()
+    text = _read(_module(name))
     lines = text.splitlines()
     parts = []
     for node in ast.parse(text).body:
@@ -77,7 +117,7 @@ def _shown_path(name: str) -> str:
 
 def source(relative: str, language: str = "python") -> Source:
     """A file of the repository (the committed DAG, the dbt project, ...), in full."""
-    return code(f"# {relative}\n" + (REPO_ROOT / relative).read_text(), language=language)
+    return code(f"# {relative}\n" + _read(REPO_ROOT / relative), language=language)
 
 
 def folder(relative: str) -> Source:
@@ -119,8 +159,8 @@ def changes(before: str, after: str) -> Source:
     """What changed from one `dagster_defs` module to the next, as a unified diff."""
     old, new = _module(before), _module(after)
     diff = difflib.unified_diff(
-        old.read_text().splitlines(),
-        new.read_text().splitlines(),
+        _read(old).splitlines(),
+        _read(new).splitlines(),
         f"dagster_defs/{old.name}",
         f"dagster_defs/{new.name}",
         lineterm="",
@@ -143,35 +183,18 @@ def proxied_state(workspace: Workspace) -> Source:
     return code(f"# dags/{PROXIED_STATE_FILE}\n" + path.read_text(), language="yaml")
 
 
-def _definitions_files(name: str) -> list[Path]:
-    """The files of one definitions module, relative to `dagster_defs/` (a package's files too)."""
-    single = DEFINITIONS_DIR / f"{name}.py"
-    if single.is_file():
-        return [Path(single.name)]
-    folder = DEFINITIONS_DIR / name
-    return sorted(
-        path.relative_to(DEFINITIONS_DIR)
-        for path in folder.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
-    )
-
-
-def stage_files(stage: str) -> list[Path]:
-    """The definitions files a stage's notebook loads, relative to `dagster_defs/`."""
-    return [file for name in stages.get(stage).definitions for file in _definitions_files(name)]
-
-
-def solution(workspace: Workspace, stage: str) -> Source:
-    """What the reference has that the learner's files of a stage do not: a diff from theirs to it."""
+def solution(workspace: Workspace, name: str) -> Source:
+    """What the reference has that the learner's files of a stage (or definitions module) do not: a diff from
+    theirs to it."""
     lines: list[str] = []
-    for file in stage_files(stage):
+    for file in learner_project.solution_files(name):
         mine = workspace.definitions_dir / file
         theirs = (mine.read_text() if mine.exists() else "").splitlines()
-        reference = (DEFINITIONS_DIR / file).read_text().splitlines()
+        reference = learner_project.solution_text(file, name).splitlines()
         shown = f"project/dagster_defs/{file}"
         lines += difflib.unified_diff(
             theirs, reference, f"{shown} (yours)", f"{shown} (reference)", lineterm=""
         )
     if not lines:
-        return code(f"# Your files of the {stage} stage are the reference already.")
+        return code(f"# Your files of {name} are the reference already.")
     return code("\n".join(lines), language="diff")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from tutorial_lib import services
+from tutorial_lib import learner_project, services
 from tutorial_lib.clients.dagster import LOCATION_NAME
 from tutorial_lib.workspace import Workspace
 
@@ -80,6 +80,18 @@ def file_link(path: Path) -> object:
 
     relative = os.path.relpath(path, Path.cwd())
     return Markdown(f"➜ [open `{path.name}` in JupyterLab]({quote(relative)}) (the file: `{path}`)")
+
+
+def exercise_files(workspace: Workspace, name: str) -> object:
+    """Links that open the learner's files of an exercise (definitions module `name`) in JupyterLab."""
+    from IPython.display import Markdown
+
+    links = []
+    for file in learner_project.files_of(name):
+        path = workspace.definitions_dir / file
+        relative = os.path.relpath(path, Path.cwd())
+        links.append(f"➜ [open `project/dagster_defs/{file}` in JupyterLab]({quote(relative)}) (`{path}`)")
+    return Markdown("  \n".join(links))
 
 
 def pointer(url: str, what: str, label: str) -> object:

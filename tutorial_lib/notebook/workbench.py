@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import filecmp
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from tutorial_lib import services, stages
+from tutorial_lib import learner_project, services, stages
 from tutorial_lib.clients.airflow import AirflowClient, DagRun, import_error_message, parse_time
-from tutorial_lib.clients.dagster import DagsterClient
+from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.names import (
     DAG_ID,
@@ -27,7 +26,7 @@ from tutorial_lib.names import (
     TASK_ID_TAG_KEY,
     override_task,
 )
-from tutorial_lib.notebook import proxied_state
+from tutorial_lib.notebook import grading, proxied_state
 from tutorial_lib.progress import wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
@@ -40,12 +39,13 @@ class Workbench:
     airflow: AirflowClient
     dagster: DagsterClient
     show: bool = True
+    _checked: dict[str, tuple[object, grading.Feedback]] = field(default_factory=dict, repr=False)
 
-    def use_definitions(self, name: str) -> None:
+    def use_definitions(self, name: str, *, show: bool | None = None) -> None:
         """Serve the named stage definitions (a module of `dagster_defs`) and reload the code location."""
         stages.definitions_module(name)  # refuses an unknown name, listing the known ones
         self.workspace.update_state(definitions=name)
-        self.dagster.reload_location(show=self.show)
+        self.dagster.reload_location(show=self.show if show is None else show)
 
     def restore_dags(self) -> Path | None:
         """Put the committed DAG files and proxied state back; back up edited ones first and return where."""
@@ -81,44 +81,104 @@ class Workbench:
         backup = self.restore_dags()
         if backup:
             print(f"Your edited DAG files were backed up to {backup.relative_to(self.workspace.home)}.")
+        self._catch_up(stage)
         services.wait_for_dag_files(self.workspace, self.airflow, show=self.show)
         self.clear_dag_runs()
         self.clear_outputs()
         loaded = stages.definitions_module(definitions or stages.get(stage).definitions[0])
         self.use_definitions(loaded.name)
-        for (
-            schedule
-        ) in loaded.schedules:  # a stage's exercise may start it: each stage starts with it stopped
-            if self.dagster.schedule(schedule)["status"] == "RUNNING":
+        for schedule in loaded.schedules:  # an exercise may start it: each stage starts with it stopped
+            try:
+                running = self.dagster.schedule(schedule)["status"] == "RUNNING"
+            except DagsterError:  # not written yet: the learner's starter has no schedule
+                continue
+            if running:
                 self.dagster.set_schedule_running(schedule, False)
         self.dagster.delete_runs()
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)
 
-    def solution(self, stage: str | None = None) -> object:
-        """The reference solution of a stage (this one by default), as a diff from your files to it."""
+    def _catch_up(self, stage: str) -> None:
+        """Fill in earlier stages' code the learner never wrote, so that `stage` can run; say so."""
+        done = learner_project.catch_up(self.workspace.definitions_dir, stage)
+        if done.filled:
+            shown = ", ".join(f"dagster_defs/{file}" for file in done.filled)
+            print(f"Earlier stages' code you had not written is now the reference: {shown}.")
+        for file in done.pending:
+            print(
+                f"Note: your dagster_defs/{file} still has a TODO of an earlier stage, and this stage builds "
+                "on it. wb.solution() shows the reference."
+            )
+
+    def check(self, name: str | None = None) -> grading.Feedback:
+        """Check your work: load your definitions `name` (those Dagster serves now, by default) and say
+        what is right, what is missing and how to fix it."""
+        name = name or self._loaded_definitions()
+        stamp = self._project_stamp()
+        before = self._loaded_definitions()
+        unfinished = learner_project.unfinished_before(self.workspace.definitions_dir, name)
+        try:
+            self.use_definitions(name, show=False)
+        except DagsterError as exc:
+            error = grading.short_load_error(str(exc))
+            feedback = grading.Feedback(name, (), load_error=error, unfinished=unfinished)
+            if before != name:  # serve what loaded before, so that Dagster keeps working meanwhile
+                try:
+                    self.use_definitions(before, show=False)
+                except DagsterError:
+                    self.workspace.update_state(definitions=name)
+        else:
+            airflow = self.airflow if stages.definitions_module(name).needs_airflow else None
+            feedback = grading.grade(name, grading.loaded(self.dagster, airflow), unfinished)
+        self._checked[name] = (stamp, feedback)
+        return feedback
+
+    def checked(self, name: str) -> grading.Feedback:
+        """The check of `name` on the project as it is now: the last one if no file changed, else anew."""
+        last = self._checked.get(name)
+        if last and last[0] == self._project_stamp():
+            return last[1]
+        return self.check(name)
+
+    def _project_stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """Every file of the learner's project with its size and change time: changes when a file does."""
+        root = self.workspace.definitions_dir
+        return tuple(
+            (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts and (stat := path.stat())
+        )
+
+    def _loaded_definitions(self) -> str:
+        """The definitions module Dagster serves now (set by `start_stage` and `use_definitions`)."""
+        loaded = self.workspace.read_state().get("definitions")
+        return loaded or stages.get(self._current_stage()).definitions[0]
+
+    def solution(self, name: str | None = None) -> object:
+        """The reference solution of a stage or definitions module (this stage by default), as a diff from
+        your files to it."""
         from tutorial_lib.notebook import show
 
-        return show.solution(self.workspace, stage or self._current_stage())
+        return show.solution(self.workspace, name or self._current_stage())
 
-    def use_solution(self, stage: str | None = None) -> Path | None:
-        """Replace your files of a stage with the reference (yours are backed up first; returns where), and
-        load them if Dagster serves that stage's definitions now."""
-        from tutorial_lib.notebook import show
-
-        stage = stage or self._current_stage()
-        files = show.stage_files(stage)
-        if all(_same(self.workspace.definitions_dir / f, show.DEFINITIONS_DIR / f) for f in files):
+    def use_solution(self, name: str | None = None) -> Path | None:
+        """Put the reference of a stage or definitions module (this stage by default) in your files (yours are
+        backed up first; returns where), and load it if Dagster serves those definitions now."""
+        name = name or self._current_stage()
+        root = self.workspace.definitions_dir
+        wanted = {
+            file: learner_project.solution_text(file, name) for file in learner_project.solution_files(name)
+        }
+        if all((root / file).exists() and (root / file).read_text() == text for file, text in wanted.items()):
             return None
         backup = self.workspace.backup_project()
-        for file in files:
-            target = self.workspace.definitions_dir / file
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(show.DEFINITIONS_DIR / file, target)
+        for file, text in wanted.items():
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
+            (root / file).write_text(text)
         if backup:
             print(f"Your files were backed up to {backup.relative_to(self.workspace.home)}.")
         loaded = self.workspace.read_state().get("definitions")
-        if loaded in stages.get(stage).definitions:
+        if loaded in learner_project.modules_of(name):
             self.use_definitions(loaded)
         return backup
 
@@ -441,7 +501,11 @@ def _differs(comparison: filecmp.dircmp) -> bool:
 def up(home: Workspace | str | Path | None = None, *, show: bool = True, **ports: int | None) -> Workbench:
     """Start (or reuse) the workspace's services and return the Workbench for them."""
     running = services.up(home, show=show, **ports)
-    return Workbench(workspace=running.workspace, airflow=running.airflow, dagster=running.dagster, show=show)
+    wb = Workbench(workspace=running.workspace, airflow=running.airflow, dagster=running.dagster, show=show)
+    from tutorial_lib.notebook import when_checked
+
+    when_checked.register(wb)
+    return wb
 
 
 def utc_time(timestamp: float) -> str:

@@ -18,6 +18,7 @@ from tutorial_lib.names import (
     TASK_ASSETS,
     TASKS,
 )
+from tutorial_lib.notebook.proofs import answers
 from tutorial_lib.notebook.proofs.component import component_assets, component_run_observed
 from tutorial_lib.notebook.proofs.dag_level import (
     dag_level_operators,
@@ -113,4 +114,6 @@ __all__ = [
     "exercise_proxied_by_hand",
     "exercise_dag_rolled_back_by_hand",
     "exercise_mirrored_run",
+    # the exercises' answers, called when SOLUTIONS is true
+    "answers",
 ]

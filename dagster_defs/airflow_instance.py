@@ -3,11 +3,7 @@ deployment (here, the workbench) provides them."""
 
 import os
 
-# >>> peer: Import what the instance below needs, from dagster_airlift.core.
 from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
-
-# --- starter
-# <<<
 
 
 def _setting(name: str) -> str:

@@ -55,9 +55,9 @@ def partition_from_logical_date(
 defs = build_defs_from_airflow_instance(
     airflow_instance=airflow_instance,
     defs=Definitions(
-        # >>> dag_level: Map the DAG as a whole (DAG_ID) to all its assets with assets_with_dag_mappings: the
-        # ... executable loader (load_csv_asset), the dbt assets, and the exporter (export_csv_asset), as in
-        # ... migrate.py, but under the DAG instead of under each task.
+        # >>> dag_level: Map the DAG as a whole (DAG_ID) to all its assets with assets_with_dag_mappings:
+        # ... the executable loader (load_csv_asset), the dbt assets, and the exporter (export_csv_asset),
+        # ... as in migrate.py, but under the DAG instead of under each task.
         assets=assets_with_dag_mappings(
             dag_mappings={
                 DAG_ID: [

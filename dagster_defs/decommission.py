@@ -40,8 +40,8 @@ customers_csv = export_csv_asset(
     csv_path=paths.customers_csv(),
 )
 
-# >>> decommission: The DAG's job, now Dagster's: define_asset_job named like the DAG (DAG_ID), selecting the
-# ... nine assets, with the daily partitions; and a schedule that runs it at 00:00 UTC every day, like the
+# >>> decommission: The DAG's job, now Dagster's: define_asset_job named like the DAG (DAG_ID), selecting
+# ... the nine assets, with the daily partitions; and a schedule that runs it at 00:00 UTC every day, like the
 # ... DAG's @daily (cron "0 0 * * *"), each run for the day that just ended.
 rebuild_customers_list = define_asset_job(
     name=DAG_ID, selection=[raw_customers, dbt_models, customers_csv], partitions_def=DAILY_PARTITIONS

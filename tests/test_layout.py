@@ -13,7 +13,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tutorial_lib"
 ROOMS = ("clients", "services", "notebook", "cli", "in_airflow", "in_dagster")
-SHARED = ("stages", "names", "env_vars", "errors", "workspace", "tuning", "progress")
+SHARED = (
+    "stages",
+    "names",
+    "env_vars",
+    "errors",
+    "workspace",
+    "tuning",
+    "progress",
+    "regions",
+    "learner_project",
+)
 # room -> the rooms of tutorial_lib it must never import
 FORBIDDEN = {
     "clients": ("services", "notebook", "cli", "in_airflow", "in_dagster"),

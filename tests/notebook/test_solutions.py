@@ -1,34 +1,38 @@
-"""A stuck learner asks for a stage's reference: a diff from their files to it, or the reference itself."""
+"""A learner's project starts from starters; a stuck learner asks for the reference: a diff, or the file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tutorial_lib import learner_project
 from tutorial_lib.notebook.workbench import Workbench
-from tutorial_lib.workspace import REPO_ROOT, Workspace
+from tutorial_lib.workspace import Workspace
 
 
-def _workbench(tmp_path: Path) -> Workbench:
+def _workbench(tmp_path: Path, stage: str = "observe") -> Workbench:
     ws = Workspace(tmp_path / "ws").ensure()
-    ws.update_state(stage="observe")
+    ws.update_state(stage=stage)
     return Workbench(workspace=ws, airflow=None, dagster=None, show=False)  # type: ignore[arg-type]
 
 
-def test_untouched_files_are_the_reference_and_using_it_changes_nothing(tmp_path: Path) -> None:
+def _reference(file: str, name: str) -> str:
+    return learner_project.solution_text(Path(file), name)
+
+
+def test_a_new_project_holds_the_starters_with_each_exercise_marked_todo(tmp_path: Path) -> None:
     wb = _workbench(tmp_path)
-    assert "are the reference already" in repr(wb.solution())
-    assert wb.use_solution() is None
-    assert not wb.workspace.backups_dir.exists()
+    observe = (wb.workspace.definitions_dir / "observe.py").read_text()
+    assert "# TODO (observe): Map each task id" in observe and "task_mappings={}," in observe
+    assert "# >>>" not in observe and "# <<<" not in observe and "# --- starter" not in observe
+    assert "airflow_instance = None" in (wb.workspace.definitions_dir / "airflow_instance.py").read_text()
 
 
 def test_the_solution_is_a_diff_from_your_file_to_the_reference(tmp_path: Path) -> None:
     wb = _workbench(tmp_path)
-    mine = wb.workspace.definitions_dir / "observe.py"
-    reference = (REPO_ROOT / "dagster_defs" / "observe.py").read_text()
-    mine.write_text(reference.replace('"load_raw_customers": [AssetSpec(RAW_CUSTOMERS_KEY)],', ""))
     diff = repr(wb.solution("observe"))
     assert "--- project/dagster_defs/observe.py (yours)" in diff
     assert '+                "load_raw_customers": [AssetSpec(RAW_CUSTOMERS_KEY)],' in diff
+    assert "-            task_mappings={}," in diff
     assert str(tmp_path) not in diff  # nothing machine-specific in what a notebook stores
 
 
@@ -38,19 +42,53 @@ def test_using_the_solution_backs_up_your_file_and_puts_the_reference_in_its_pla
     mine.write_text("# my attempt\n")
     backup = wb.use_solution("observe")
     assert backup is not None and (backup / "dagster_defs" / "observe.py").read_text() == "# my attempt\n"
-    assert mine.read_text() == (REPO_ROOT / "dagster_defs" / "observe.py").read_text()
-    assert (wb.workspace.definitions_dir / "peer.py").read_text() == (
-        REPO_ROOT / "dagster_defs" / "peer.py"
-    ).read_text()
+    assert mine.read_text() == _reference("observe.py", "observe")
+    assert "TODO" not in mine.read_text()
+    assert "# TODO (peer)" in (wb.workspace.definitions_dir / "peer.py").read_text()  # only what was asked
+    assert "are the reference already" in repr(wb.solution("observe"))
+    assert wb.use_solution("observe") is None  # nothing to do: no second backup
 
 
-def test_a_stage_whose_definitions_are_a_package_covers_each_of_its_files(tmp_path: Path) -> None:
-    wb = _workbench(tmp_path)
+def test_an_exercise_in_yaml_is_solved_and_diffed_like_python(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, "component")
     yaml_file = wb.workspace.definitions_dir / "component" / "defs" / "airflow" / "defs.yaml"
-    yaml_file.write_text("broken: [\n")
+    assert "mappings: []" in yaml_file.read_text()
     assert "component/defs/airflow/defs.yaml (yours)" in repr(wb.solution("component"))
     wb.use_solution("component")
+    assert "task_id: load_raw_customers" in yaml_file.read_text()
+
+
+def test_a_stage_start_fills_in_earlier_exercises_left_untouched_and_keeps_edited_ones(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    root = ws.definitions_dir
+    edited = (root / "peer_check.py").read_text() + "\n# mine\n"
+    (root / "peer_check.py").write_text(edited)
+    done = learner_project.catch_up(root, "partitions")
+    assert Path("observe.py") in done.filled and Path("peer.py") in done.filled
+    assert (root / "observe.py").read_text() == _reference("observe.py", "observe")
+    assert (root / "peer_check.py").read_text() == edited  # the learner's, kept as it is
+    assert done.pending == (Path("peer_check.py"),)  # and said to still hold a TODO of an earlier stage
     assert (
-        yaml_file.read_text()
-        == (REPO_ROOT / "dagster_defs" / "component" / "defs" / "airflow" / "defs.yaml").read_text()
+        "# TODO (partitions)" in (root / "partitions.py").read_text()
+    )  # this stage's: the learner's to write
+
+
+def test_a_stage_start_never_takes_back_a_solution_already_in_place(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path)
+    wb.use_solution("partitions")
+    solved = (wb.workspace.definitions_dir / "partitions.py").read_text()
+    done = learner_project.catch_up(wb.workspace.definitions_dir, "observe")
+    assert (wb.workspace.definitions_dir / "partitions.py").read_text() == solved
+    assert Path("partitions.py") not in done.filled
+
+
+def test_an_earlier_exercise_left_unfinished_is_named_by_its_file(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    unfinished = learner_project.unfinished_before(ws.definitions_dir, "peer_check")
+    assert unfinished == (
+        "project/dagster_defs/airflow_instance.py (peer)",
+        "project/dagster_defs/peer.py (peer)",
     )
+    assert learner_project.unfinished_before(ws.definitions_dir, "peer") == ()

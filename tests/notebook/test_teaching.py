@@ -75,11 +75,19 @@ def test_the_airflow_instance_reads_address_and_login_from_the_environment() -> 
     assert done.stdout.split() == ["airflow", "http://127.0.0.1:1/", "someone"], done.stderr[-2000:]
 
 
-def test_each_stage_is_shown_as_the_diff_from_the_previous_one() -> None:
+def test_a_stage_can_be_shown_as_the_diff_from_the_previous_one_solved_without_markers() -> None:
     diff = repr(show.changes("observe", "partitions"))
     assert diff.startswith("--- dagster_defs/observe.py\n+++ dagster_defs/partitions.py")
-    assert re.search(r"^\+ +partitions_def=DAILY_PARTITIONS,$", diff, re.M)
+    assert re.search(r"^\+ +partitions_def=daily_partitions,$", diff, re.M)
+    assert "# >>>" not in diff and "# <<<" not in diff and "TODO" not in diff
     assert show.changes("observe", "partitions")._repr_markdown_().startswith("```diff\n")
+
+
+def test_an_exercise_is_shown_as_its_todos_in_the_starter_without_the_solution() -> None:
+    text = repr(show.exercise("partitions"))
+    assert text.startswith("# project/dagster_defs/partitions.py\n")
+    assert "# TODO (partitions): One partition per day" in text and "daily_partitions = None" in text
+    assert "DailyPartitionsDefinition(start_date=" not in text
 
 
 def test_an_excerpt_shows_exactly_the_named_definitions() -> None:
@@ -131,28 +139,58 @@ def test_the_peer_exercise_is_not_solved_until_a_new_run_exists(capsys) -> None:
 # ---- the notebooks as documents
 
 
+def _text(cell) -> str:
+    """A code cell's stored output as text: its streams and its displays' plain text."""
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+
+def _body(cell) -> list[ast.stmt]:
+    """A code cell's statements, after its `%%when_checked` line if it has one."""
+    source = cell.source.split("\n", 1)[1] if cell.source.startswith("%%when_checked") else cell.source
+    return ast.parse(source).body
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_proof_cells_are_verdicts_not_assert_walls(notebook: Path) -> None:
     cells = _code_cells(notebook)
     assert not [c.source for c in cells if re.search(r"^\s*assert\b", c.source, re.M)]
     assert not [c.source for c in cells if "NBVAL_" in c.source], "nbval markers are cell tags now"
-    checked = [c for c in cells if notebook_outputs.checked(c)]
-    assert len(checked) >= 3
-    for cell in checked:  # each proof cell is calls of proofs.*, after at most one statement of set-up
-        body = ast.parse(cell.source).body
+    proofs_cells = [c for c in cells if notebook_outputs.checked(c, solved=True)]
+    assert len(proofs_cells) >= 3
+    for cell in proofs_cells:  # each proof cell is calls of proofs.*, after at most one statement of set-up
+        body = _body(cell)
         proof_calls = [n for n in body if ast.unparse(n).startswith("proofs.")]
         assert proof_calls and body[len(body) - len(proof_calls) :] == proof_calls, cell.source
         assert len(body) - len(proof_calls) <= 1, cell.source
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_stage_has_an_exercise_with_a_self_check_and_a_solution(notebook: Path) -> None:
+def test_every_stage_has_the_learner_write_code_and_check_it_with_no_solution_in_a_cell(
+    notebook: Path,
+) -> None:
+    from tutorial_lib import stages
+
+    stage = stages.get(notebook.stem.split("_", 1)[1])
     cells = _code_cells(notebook)
     parameters = next(c for c in cells if "parameters" in _tags(c))
     assert "SOLUTIONS = False" in parameters.source
-    exercise = [c for c in cells if "exercise" in _tags(c)]
-    assert any("if SOLUTIONS:" in c.source for c in exercise)
-    assert any(notebook_outputs.checked(c) and "required=SOLUTIONS" in c.source for c in exercise)
+    checks = [c for c in cells if "wb.check(" in c.source]
+    asked = {ast.literal_eval(ast.unparse(_body(c)[-1].value.args[0])) for c in checks}
+    assert stage.name in asked and asked <= set(stages.definitions_names())
+    for cell in checks:  # stored: the learner's first view, "not done yet"; compared by nbval
+        assert {"exercise", "nbval-check-output"} <= set(_tags(cell)), cell.source
+        assert "not done yet" in _text(cell), cell.source
+    for cell in cells:  # a SOLUTIONS branch only calls for the solution kept out of sight
+        for node in ast.walk(ast.Module(body=_body(cell), type_ignores=[])):
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "SOLUTIONS":
+                calls = [ast.unparse(n) for n in node.body]
+                assert all(
+                    c.startswith(("wb.use_solution(", "proofs.answers.")) or "proofs.answers." in c
+                    for c in calls
+                ), cell.source
+    committed = "".join(_text(c) for c in cells if "exercise" in _tags(c))
+    assert "passed" not in committed.lower().replace("not passed", "")
+    assert any(notebook_outputs.checked(c) and "required=SOLUTIONS" in c.source for c in cells)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

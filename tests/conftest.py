@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tutorial_lib import services
+from tutorial_lib import learner_project, services
 from tutorial_lib.progress import wait_until
 from tutorial_lib.services import jupyter_proxy, processes
+from tutorial_lib.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,8 @@ PROXY_BASE = "/user/learner/"
 def stage_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A workspace folder whose services are stopped (and checked gone) when the session ends."""
     home = Path(os.environ.get("AIRLIFT_TUTORIAL_TEST_HOME") or tmp_path_factory.mktemp("workspace"))
+    # The stage tests prove the reference: the learner's project with every exercise solved.
+    learner_project.install(Workspace(home).ensure().definitions_dir, solved=lambda region: True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(jupyter_proxy.SETTING, PROXY_BASE)
         yield home

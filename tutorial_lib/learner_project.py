@@ -66,12 +66,12 @@ def solution_text(file: Path, stage_or_definitions: str) -> str:
     return rendered(file, lambda region: order.index(region) <= last)
 
 
-def install(target: Path) -> None:
-    """Write a new project: every file of the reference, each region a starter."""
+def install(target: Path, solved: Callable[[str], bool] = lambda region: False) -> None:
+    """Write a project: every file of the reference, each region a starter (or solved, as `solved` says)."""
     for file in files():
         path = target / file
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rendered(file, lambda region: False))
+        path.write_text(rendered(file, solved))
 
 
 @dataclass(frozen=True)

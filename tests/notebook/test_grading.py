@@ -134,3 +134,17 @@ def test_a_load_error_is_two_short_lines_with_the_file_and_no_library_path() -> 
     text = repr(feedback)
     assert "not done yet" in text and "Dagster could not load it: ImportError" in text
     assert "peer.py (peer) still has its TODO" in text and not feedback.done
+
+
+def test_a_syntax_error_is_placed_in_the_broken_file_not_in_the_line_that_imports_it() -> None:
+    message = (
+        "The Dagster code location 'airlift_tutorial' failed to load:\n"
+        'Caused by: File "/tmp/ws/project/dagster_defs/assets.py", line 51\n'
+        "    return _load(\n"
+        "                ^\n"
+        "SyntaxError: '(' was never closed\n"
+        "Where: project/dagster_defs/migrate.py, line 9: from dagster_defs.assets import load_csv_asset"
+    )
+    assert grading.short_load_error(message) == (
+        "SyntaxError: '(' was never closed (at project/dagster_defs/assets.py, line 51)"
+    )

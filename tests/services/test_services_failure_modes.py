@@ -114,6 +114,7 @@ def test_a_broken_definitions_file_of_the_workspace_is_named_by_line_and_its_fix
     wb.start_stage("observe")
     learner_file = wb.workspace.definitions_dir / "observe.py"
     original = learner_file.read_text()
+    reference = (Path(__file__).resolve().parents[2] / "dagster_defs" / "observe.py").read_text()
     learner_file.write_text(original + "\nthis is not python\n")
     try:
         with pytest.raises(DagsterError) as broken:
@@ -124,7 +125,7 @@ def test_a_broken_definitions_file_of_the_workspace_is_named_by_line_and_its_fix
     assert "project/dagster_defs/observe.py, line " in str(broken.value), broken.value
     tutorial_lib.up(running.workspace.home, show=False).use_definitions("observe")
     assert len(wb.dagster.asset_keys()) == 10
-    assert (Path(__file__).resolve().parents[2] / "dagster_defs" / "observe.py").read_text() == original
+    assert (Path(__file__).resolve().parents[2] / "dagster_defs" / "observe.py").read_text() == reference
 
 
 def test_a_broken_dag_file_is_named_by_line_at_once_and_its_fix_counts_at_the_next_wait(

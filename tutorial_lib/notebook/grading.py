@@ -362,12 +362,20 @@ def grade(name: str, loaded_definitions: Loaded, unfinished: tuple[str, ...] = (
     return Feedback(name, tuple(RULES[name](loaded_definitions)), unfinished=unfinished)
 
 
+SYNTAX_AT = re.compile(r'File "(?:[^"]*?/)?(?P<shown>project/dagster_defs/[^"]+|[^"/]+)", line (?P<line>\d+)')
+
+
 def short_load_error(message: str) -> str:
-    """A code location's load error in two lines a learner reads: the innermost error, and where it is."""
+    """A code location's load error in one line a learner reads: the innermost error, and where it is."""
     lines = [line for line in message.splitlines() if line.strip()]
     where = next((line[len("Where: ") :] for line in lines if line.startswith("Where: ")), None)
     causes = [line[len("Caused by: ") :] for line in lines if line.startswith("Caused by: ")]
     errors = [line for line in lines if re.match(r"^\w+(Error|Exception)\b", line)]
-    what = (causes or errors or [lines[-1] if lines else message])[-1].strip()
+    what = (errors or causes or [lines[-1] if lines else message])[-1].strip()
     what = re.sub(r" \(/[^)]*\)", "", what)  # an installed package's path: not the learner's to fix
+    if what.startswith(("SyntaxError", "IndentationError", "TabError")):
+        # Python names the broken file itself; the Where line would be the line that imports it.
+        at = next((m for line in lines if (m := SYNTAX_AT.search(line))), None)
+        if at:
+            where = f"{at['shown']}, line {at['line']}"
     return f"{what} (at {where})" if where else what

@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -48,12 +48,12 @@ def running(stage_home: Path) -> services.Services:
     return services.up(stage_home, show=False)
 
 
-@pytest.fixture(scope="session")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A Jupyter server (JupyterLab, jupyter-server-proxy) on 127.0.0.1 with the hub-like base path, serving
-    the repository: yields its URL and token, then stops it and every kernel it started."""
-    root = tmp_path_factory.mktemp("jupyter")
-    settings = tmp_path_factory.mktemp("lab-settings")
+@contextmanager
+def jupyter_server(root_dir: Path, state: Path, base_url: str = "/") -> Iterator[tuple[str, str]]:
+    """A Jupyter server (JupyterLab, jupyter-server-proxy) on 127.0.0.1 serving `root_dir` under `base_url`,
+    its settings and log in `state`: yields its URL (with the base path) and token, then stops it and every
+    kernel it started."""
+    settings = state / "lab-settings"
     # Render every cell of a notebook (JupyterLab's default draws only those in view).
     tracker = settings / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
@@ -66,22 +66,22 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         "server",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
-        f"--ServerApp.base_url={PROXY_BASE}",
+        f"--ServerApp.base_url={base_url}",
         f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={REPO}",
+        f"--ServerApp.root_dir={root_dir}",
         f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={root}",
+        f"--LabApp.workspaces_dir={state}",
         "--ServerApp.open_browser=False",
         "--allow-root",
     ]
-    owner = f"{root}::jupyter"
-    proc = processes.spawn(argv, env=dict(os.environ), log_file=root / "jupyter.log", cwd=root, owner=owner)
-    url = f"http://127.0.0.1:{port}"
+    owner = f"{state}::jupyter"
+    proc = processes.spawn(argv, env=dict(os.environ), log_file=state / "jupyter.log", cwd=state, owner=owner)
+    url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
     try:
 
         def answers() -> bool:
             try:
-                return requests.get(f"{url}{PROXY_BASE}api/status?token={token}", timeout=5).ok
+                return requests.get(f"{url}/api/status?token={token}", timeout=5).ok
             except requests.RequestException:
                 return False
 
@@ -89,6 +89,14 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         yield url, token
     finally:
         with suppress(requests.RequestException):
-            for kernel in requests.get(f"{url}{PROXY_BASE}api/kernels?token={token}", timeout=10).json():
-                requests.delete(f"{url}{PROXY_BASE}api/kernels/{kernel['id']}?token={token}", timeout=30)
+            for kernel in requests.get(f"{url}/api/kernels?token={token}", timeout=10).json():
+                requests.delete(f"{url}/api/kernels/{kernel['id']}?token={token}", timeout=30)
         processes.stop_tree(os.getpgid(proc.pid), owner=owner)
+
+
+@pytest.fixture(scope="session")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A Jupyter server with the hub-like base path, serving the repository: yields its URL (without the base
+    path) and token."""
+    with jupyter_server(REPO, tmp_path_factory.mktemp("jupyter"), PROXY_BASE) as (url, token):
+        yield url.removesuffix(PROXY_BASE.rstrip("/")), token

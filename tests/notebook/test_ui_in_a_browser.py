@@ -1,7 +1,7 @@
 """What a learner looks at, in a real browser (Debian's Chromium driven by Playwright): the committed
 notebooks as JupyterLab renders them, and every UI page the notebooks point to, opened through
 jupyter-server-proxy behind Jupyter's login. Screenshots of every page are kept in the session's temporary
-folder, under `screenshots/`."""
+folder, under `screenshots/`, with those of a learner typing one exercise into their file and checking it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
-from conftest import PROXY_BASE
+from conftest import PROXY_BASE, jupyter_server
 
 import tutorial_lib
-from tutorial_lib import services
+from tutorial_lib import learner_project, services, stages
 from tutorial_lib.cli import runner
 from tutorial_lib.notebook import proofs, ui
 from tutorial_lib.workspace import Workspace
@@ -237,3 +238,113 @@ def test_the_dagster_ui_shows_nothing_to_a_browser_without_the_workspace_login(
         assert answered and {status for status, url in answered if url.startswith(link)} == {401}, answered
     finally:
         tab.context.close()
+
+
+# ---- a learner writes the partitions exercise in JupyterLab
+
+EXERCISE = "partitions"
+FILE = Path("partitions.py")
+STARTER_LINE = "daily_partitions = None  # no partitions yet"
+WRONG = 'daily_partitions = DailyPartitionsDefinition(start_date="2026-01-02", timezone="UTC")'
+RIGHT = 'daily_partitions = DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC")'
+
+
+@pytest.fixture(scope="module")
+def learner_lab(
+    stage_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Path]]:
+    """JupyterLab serving the folder that holds the test workspace, as a hub user's home holds theirs."""
+    with jupyter_server(stage_home.parent, tmp_path_factory.mktemp("learner-lab")) as (url, token):
+        yield url, token, stage_home.parent
+
+
+def _starter(root: Path) -> None:
+    order = stages.definitions_names()
+    learner_project.install(root, solved=lambda region: order.index(region) < order.index(EXERCISE))
+
+
+def _replace_line(tab: Any, number: int, text: str) -> None:
+    """In the open editor: select line `number` (from 0) and type `text` over it, as a learner would."""
+    editor = tab.locator(".jp-FileEditor .cm-content").first
+    editor.click()
+    tab.keyboard.press("Control+Home")
+    for _ in range(number):
+        tab.keyboard.press("ArrowDown")
+    tab.keyboard.press("Home")
+    tab.keyboard.press("Shift+End")
+    tab.keyboard.type(text, delay=5)
+    tab.keyboard.press("Control+s")
+
+
+def _saved(path: Path, text: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in path.read_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _run_check(tab: Any, url: str, notebook: str, expect: str, shot: Path) -> str:
+    """Open the notebook, run its one cell, wait for `expect` in the output; screenshot; return the output."""
+    tab.goto(f"{url}/lab/tree/{notebook}")
+    cell = tab.locator(".jp-Notebook .jp-Cell .cm-content").first
+    cell.wait_for(timeout=120_000)
+    tab.get_by_text("| Idle").first.wait_for(timeout=120_000)  # the kernel has started: the status bar says
+    cell.click()
+    tab.keyboard.press("Shift+Enter")
+    output = tab.locator(".jp-OutputArea-output").filter(has_text=expect).first
+    try:
+        output.wait_for(timeout=180_000)
+    finally:
+        tab.screenshot(path=str(shot), full_page=False)
+    return output.inner_text()
+
+
+def test_a_learner_types_the_partitions_exercise_in_jupyterlab_and_the_check_grades_each_save(
+    browser: Any, learner_lab: tuple[str, str, Path], stage_home: Path, shots: Path
+) -> None:
+    url, token, root = learner_lab
+    wb = tutorial_lib.up(stage_home, show=False)
+    wb.start_stage(EXERCISE)
+    project = wb.workspace.definitions_dir
+    _starter(project)
+    learner_file = project / FILE
+    number = learner_file.read_text().splitlines().index(STARTER_LINE)
+    notebook = root / "check-your-work.ipynb"
+    cell = f"import tutorial_lib\n\nwb = tutorial_lib.up({str(stage_home)!r}, show=False)\n"
+    cell += f"wb.check({EXERCISE!r})"
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)], metadata={"kernelspec": kernel})
+    nbformat.write(nb, notebook)
+    folder = learner_file.relative_to(root)
+    tab = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        tab.goto(f"{url}/lab?token={token}")
+        tab.wait_for_selector(".jp-LabShell", timeout=120_000)
+        tab.goto(f"{url}/lab/tree/{folder}")
+        tab.locator(".jp-FileEditor .cm-content").first.wait_for(timeout=120_000)
+        tab.get_by_text("TODO (partitions)").first.wait_for(timeout=30_000)
+        tab.screenshot(path=str(shots / "learner-1-starter.png"), full_page=False)
+
+        _replace_line(tab, number, WRONG)
+        assert _saved(learner_file, WRONG), learner_file.read_text()
+        failing = _run_check(tab, url, notebook.name, "not done yet", shots / "learner-2-failing-check.png")
+        assert "start 2026-01-02 but the DAG starts 2026-01-01" in failing, failing
+
+        tab.goto(f"{url}/lab/tree/{folder}")
+        tab.locator(".jp-FileEditor .cm-content").first.wait_for(timeout=120_000)
+        _replace_line(tab, number, RIGHT)
+        assert _saved(learner_file, RIGHT), learner_file.read_text()
+        passing = _run_check(
+            tab, url, notebook.name, "partitions: done", shots / "learner-3-passing-check.png"
+        )
+        assert "every task's asset has daily partitions" in passing, passing
+        assert (
+            learner_file.read_text().splitlines()[number] == RIGHT
+        )  # what the learner typed, saved as typed
+    finally:
+        tab.context.close()
+        notebook.unlink(missing_ok=True)
+        learner_project.install(project, solved=lambda region: True)
+        services.wait_for_dag_files(wb.workspace, wb.airflow, show=False)

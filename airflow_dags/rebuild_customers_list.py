@@ -44,11 +44,17 @@ with DAG(
     )
     load_raw_customers >> build_dbt_models >> export_customers
 
-# Last in the file, once the DAG exists: swap proxied tasks (or, with `proxied: true` for the whole DAG, all
-# of them) for operators that run them in Dagster.
+# >>> migrate: Last in the file, once the DAG exists: proxying_to_dagster(global_vars=globals(), ...) swaps
+# ... the tasks its proxied state marks `proxied: true` (or, with `proxied: true` for the whole DAG, all of
+# ... them) for operators that run them in Dagster. Read the state with load_proxied_state_from_yaml from the
+# ... proxied_state folder next to this file. Dagster here sits behind a login, which the stock operators
+# ... cannot send: build tasks with PatientProxyToDagsterOperator.build_from_task (build_from_task_fn), and
+# ... the whole DAG (stage 6) with PatientProxyDAGToDagsterOperator.build_from_dag (build_from_dag_fn).
 proxying_to_dagster(
     global_vars=globals(),
     proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / "proxied_state"),
     build_from_task_fn=PatientProxyToDagsterOperator.build_from_task,
     build_from_dag_fn=PatientProxyDAGToDagsterOperator.build_from_dag,
 )
+# --- starter
+# <<<

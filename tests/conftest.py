@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -32,7 +33,11 @@ def stage_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A workspace folder whose services are stopped (and checked gone) when the session ends."""
     home = Path(os.environ.get("AIRLIFT_TUTORIAL_TEST_HOME") or tmp_path_factory.mktemp("workspace"))
     # The stage tests prove the reference: the learner's project with every exercise solved.
-    learner_project.install(Workspace(home).ensure().definitions_dir, solved=lambda region: True)
+    ws = Workspace(home).ensure()
+    learner_project.install(ws.definitions_dir, solved=lambda region: True)
+    learner_project.DAGS.install(ws.dags_dir, solved=lambda region: True)
+    ws.proxied_state_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "airflow_dags" / "proxied_state" / "rebuild_customers_list.yaml", ws.proxied_state_dir)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(jupyter_proxy.SETTING, PROXY_BASE)
         yield home

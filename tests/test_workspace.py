@@ -13,8 +13,8 @@ from tutorial_lib.workspace import LAYOUT_VERSION, Workspace, WorkspaceError, de
 
 def test_ensure_creates_the_layout_with_dags_and_data_copied_in(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws").ensure()
-    assert (ws.dags_dir / "rebuild_customers_list.py").exists()
-    assert (ws.proxied_state_dir / "rebuild_customers_list.yaml").exists()
+    assert "# TODO (migrate)" in (ws.dags_dir / "rebuild_customers_list.py").read_text()  # a starter
+    assert not ws.proxied_state_dir.exists()  # the learner scaffolds it in stage 4
     assert not (ws.dags_dir / "data").exists()
     assert len(ws.raw_customers_csv.read_text().splitlines()) == 100
     assert ws.read_state()["layout_version"] == LAYOUT_VERSION

@@ -215,12 +215,10 @@ class Workspace:
         return backup
 
     def install_dags(self) -> None:
-        """Copy the committed `airflow_dags/` into the workspace (DAG files, proxied state), replacing it."""
-        if self.dags_dir.exists():
-            shutil.rmtree(self.dags_dir)
-        shutil.copytree(
-            REPO_ROOT / "airflow_dags", self.dags_dir, ignore=shutil.ignore_patterns("__pycache__", "data")
-        )
+        """Write the DAG files from the committed `airflow_dags/`, every exercise a starter. Their proxied
+        state is not there yet: the learner scaffolds it in the migrate stage."""
+        self.dags_dir.mkdir(parents=True, exist_ok=True)
+        learner_project.DAGS.install(self.dags_dir)
 
     def read_state(self) -> dict[str, Any]:
         """The state file's content, or {} when there is none yet."""

@@ -46,12 +46,17 @@ def test_reset_backs_up_edited_dag_files(tmp_path: Path, capsys) -> None:
 
     ws = Workspace(tmp_path).ensure()
     state_file = ws.proxied_state_dir / "rebuild_customers_list.yaml"
+    state_file.parent.mkdir()  # as `dagster-airlift proxy scaffold` makes it, then edited
     state_file.write_text("tasks: [{id: build_dbt_models, proxied: true}]\n")
+    dag_file = ws.dags_dir / "rebuild_customers_list.py"
+    dag_file.write_text(dag_file.read_text() + "\n# mine\n")
     assert cli.main(["--home", str(tmp_path), "reset"]) == 0
     assert "backed up to" in capsys.readouterr().out
     backups = list((tmp_path / "backups").glob("*/dags/proxied_state/rebuild_customers_list.yaml"))
     assert [b.read_text() for b in backups] == ["tasks: [{id: build_dbt_models, proxied: true}]\n"]
-    assert "proxied: false" in state_file.read_text()
+    assert [b.read_text().endswith("# mine\n") for b in (tmp_path / "backups").glob("*/dags/*.py")] == [True]
+    assert not state_file.exists()  # a new workspace: the learner scaffolds it in stage 4
+    assert "# TODO (migrate)" in dag_file.read_text()
 
 
 def test_stage_notebooks_are_found_in_tutorial_order_core_stages_then_variants() -> None:

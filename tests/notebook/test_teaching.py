@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,11 +98,19 @@ def test_an_excerpt_shows_exactly_the_named_definitions() -> None:
 
 
 def test_the_dag_tail_and_the_yaml_show_what_airflow_reads(tmp_path: Path) -> None:
-    from tutorial_lib.workspace import Workspace
+    from tutorial_lib import learner_project
+    from tutorial_lib.workspace import REPO_ROOT, Workspace
 
     ws = Workspace(tmp_path / "ws").ensure()
+    assert "# TODO (migrate): Last in the file" in repr(show.dag_tail(ws))
+    assert "dagster-airlift proxy scaffold" in repr(show.proxied_state(ws))
+    learner_project.DAGS.install(ws.dags_dir, solved=lambda region: True)
+    ws.proxied_state_dir.mkdir()
+    shutil.copy(
+        REPO_ROOT / "airflow_dags" / "proxied_state" / "rebuild_customers_list.yaml", ws.proxied_state_dir
+    )
     tail = repr(show.dag_tail(ws))
-    assert "proxying_to_dagster(" in tail and "load_proxied_state_from_yaml(" in tail
+    assert "proxying_to_dagster(" in tail and "load_proxied_state_from_yaml(" in tail and "# >>>" not in tail
     yaml_text = repr(show.proxied_state(ws))
     assert yaml_text.count("proxied: false") == 3 and str(tmp_path) not in yaml_text
 

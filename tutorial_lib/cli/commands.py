@@ -14,6 +14,7 @@ from tutorial_lib.clients.airflow import AirflowError
 from tutorial_lib.clients.dagster import DagsterError
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.progress import WaitTimeout
+from tutorial_lib.services import passthrough as passthrough_tools
 from tutorial_lib.services import processes
 from tutorial_lib.workspace import Workspace
 
@@ -132,7 +133,7 @@ def cmd_run(args: argparse.Namespace, ws: Workspace) -> int:
 
 
 def cmd_tool(args: argparse.Namespace, ws: Workspace) -> int:
-    """Run airflow or dagster with the workspace's environment (its homes, database, ports)."""
+    """Run airflow, dagster or dagster-airlift with the workspace's environment (homes, database, ports)."""
     from tutorial_lib.services import passthrough as commands
 
     return commands.run(ws, args.command, args.args).returncode
@@ -181,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--no-services", action="store_true", help="skip starting Airflow and Dagster")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
-    for tool in ("airflow", "dagster"):
+    for tool in passthrough_tools.TOOLS:
         passthrough = sub.add_parser(
             tool,
             help=f"run the `{tool}` command on this workspace, e.g. `airlift-tutorial {tool} --help`",
@@ -211,11 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Split `[--home DIR] airflow|dagster ARGS...`: ARGS (options too) reach the tool untouched."""
+    """Split `[--home DIR] <tool> ARGS...` (airflow, dagster, dagster-airlift): ARGS (options too) reach the
+    tool untouched."""
     index = 0
     while index < len(argv) and argv[index].startswith("--home"):
         index += 1 if "=" in argv[index] else 2
-    if index < len(argv) and argv[index] in ("airflow", "dagster"):
+    if index < len(argv) and argv[index] in passthrough_tools.TOOLS:
         return argv[: index + 1], argv[index + 1 :]
     return argv, []
 
@@ -224,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     ours, passed_on = _split_passthrough(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(ours)
-    if args.command in ("airflow", "dagster"):
+    if args.command in passthrough_tools.TOOLS:
         args.args = passed_on
     ws = Workspace.of(args.home)
     try:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from tutorial_lib import learner_project
 from tutorial_lib.clients.dagster import key_string
@@ -39,6 +40,8 @@ OWNERS = {
     CSV_ASSET: "export_customers",
 }
 DAILY_CRON = "0 0 * * *"
+# The tag proxying_to_dagster gives a DAG whose proxied state it read (dagster-airlift 0.29's wording).
+PROXYING_TAG = re.compile(r"^\d+ Tasks? Marked as Proxied to Dagster$|^Dag overriden to Dagster$")
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,14 @@ class Loaded:
     jobs: tuple[str, ...] = ()
     schedules: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> cron, timezone, job
     dag_start: date | None = None
+    dag_tags: tuple[str, ...] | None = None  # the DAG's tags in Airflow (None: Airflow not asked)
+    dag_source: str | None = None  # the workspace's DAG file (None: not read)
+    proxied_state_file: bool | None = None  # whether the DAG's proxied-state YAML exists
 
 
-def loaded(dagster: object, airflow: object | None = None) -> Loaded:
-    """Read the loaded definitions from Dagster (and the DAG's start date from Airflow, if given)."""
+def loaded(dagster: object, airflow: object | None = None, dags_dir: Path | None = None) -> Loaded:
+    """Read the loaded definitions from Dagster (the DAG's start date and tags from Airflow, and its file and
+    proxied state from the workspace's DAG folder, if given)."""
     data = dagster.query(DEFINITIONS_QUERY)  # type: ignore[attr-defined]
     graph = {node.key: node for node in views.asset_graph(dagster)}  # type: ignore[arg-type]
     assets = {}
@@ -89,11 +96,17 @@ def loaded(dagster: object, airflow: object | None = None) -> Loaded:
         for repo in repos
         for s in repo["schedules"]
     }
-    start = None
+    start, tags = None, None
     if airflow is not None and DAG_ID in airflow.dag_ids():  # type: ignore[attr-defined]
         details = airflow.request("GET", f"dags/{DAG_ID}/details")  # type: ignore[attr-defined]
         start = date.fromisoformat(details["start_date"][:10]) if details.get("start_date") else None
-    return Loaded(assets, jobs, schedules, start)
+        tags = tuple(tag["name"] for tag in details.get("tags") or [])
+    source, state = None, None
+    if dags_dir is not None:
+        dag_file = dags_dir / f"{DAG_ID}.py"
+        source = dag_file.read_text() if dag_file.exists() else ""
+        state = (dags_dir / "proxied_state" / f"{DAG_ID}.yaml").exists()
+    return Loaded(assets, jobs, schedules, start, tags, source, state)
 
 
 @dataclass(frozen=True)
@@ -257,9 +270,40 @@ def _executable(loaded: Loaded, keys: tuple[str, ...]) -> list[Finding]:
     return findings
 
 
+def _dag_proxies(loaded: Loaded) -> list[Finding]:
+    """The Airflow side of migrating: a proxied-state YAML, and a DAG file that reads it."""
+    findings = []
+    if loaded.proxied_state_file is False:
+        findings.append(
+            Finding(
+                False,
+                f"dags/proxied_state/{DAG_ID}.yaml does not exist",
+                "create it with `airlift-tutorial dagster-airlift proxy scaffold` (in a terminal)",
+            )
+        )
+    if loaded.dag_tags is not None:
+        if any(PROXYING_TAG.search(tag) for tag in loaded.dag_tags):
+            findings.append(Finding(True, "the DAG file hands its proxied tasks to Dagster"))
+        elif loaded.proxied_state_file is not False:
+            findings.append(
+                Finding(
+                    False,
+                    "the DAG does not hand tasks to Dagster",
+                    "end its file with proxying_to_dagster(...)",
+                )
+            )
+    return findings
+
+
 def migrate(loaded: Loaded) -> list[Finding]:
-    """Stage 4: the loader and exporter are executable assets, still mapped to their tasks."""
-    return [*_mapped(loaded, OWNERS), *_executable(loaded, (RAW_TABLE, CSV_ASSET)), *_partitioned(loaded)]
+    """Stage 4: the loader and exporter are executable assets, still mapped to their tasks; the DAG file
+    proxies the tasks its YAML marks."""
+    return [
+        *_mapped(loaded, OWNERS),
+        *_executable(loaded, (RAW_TABLE, CSV_ASSET)),
+        *_partitioned(loaded),
+        *_dag_proxies(loaded),
+    ]
 
 
 def decommission(loaded: Loaded) -> list[Finding]:
@@ -296,10 +340,19 @@ def dag_level(loaded: Loaded) -> list[Finding]:
     if unmapped:
         verb = _verb(unmapped, "is", "are")
         return [Finding(False, f"{_named(unmapped)} {verb} not mapped to the DAG", "list them under DAG_ID")]
-    return [
+    findings = [
         Finding(True, "all nine assets are mapped to the DAG"),
         *_executable(loaded, (RAW_TABLE, CSV_ASSET)),
     ]
+    if loaded.dag_source is not None and "build_from_dag_fn" not in loaded.dag_source:
+        findings.append(
+            Finding(
+                False,
+                "the DAG file's proxying_to_dagster has no build_from_dag_fn",
+                "add build_from_dag_fn=PatientProxyDAGToDagsterOperator.build_from_dag",
+            )
+        )
+    return findings
 
 
 def component(loaded: Loaded) -> list[Finding]:
@@ -331,7 +384,7 @@ class Feedback:
     @property
     def files(self) -> str:
         """The learner's files for this exercise, as they know them."""
-        return ", ".join(f"project/dagster_defs/{file}" for file in learner_project.files_of(self.name))
+        return ", ".join(learner_project.shown_files(self.name))
 
     def lines(self) -> list[str]:
         """The feedback as plain lines."""
@@ -379,3 +432,15 @@ def short_load_error(message: str) -> str:
         if at:
             where = f"{at['shown']}, line {at['line']}"
     return f"{what} (at {where})" if where else what
+
+
+DAG_FRAME = re.compile(r'File "(?:[^"]*?/)?(?P<shown>dags/[^"/]+\.py)", line (?P<line>\d+)')
+
+
+def short_import_error(error: dict[str, str]) -> str:
+    """Airflow's import error of a DAG file in one line: the error, and the DAG file's line it points at."""
+    trace = error.get("stack_trace") or ""
+    lines = [line for line in trace.splitlines() if line.strip()]
+    what = re.sub(r" \(/[^)]*\)", "", lines[-1].strip()) if lines else "Airflow could not import it"
+    frames = list(DAG_FRAME.finditer(trace))
+    return f"{what} (at {frames[-1]['shown']}, line {frames[-1]['line']})" if frames else what

@@ -66,12 +66,13 @@ def exercise(name: str) -> Source:
     has them (the earlier stages' code in place)."""
     order = stages.definitions_names()
     index = order.index(stages.definitions_module(name).name)
-    blocks = []
-    for file in learner_project.files_of(name):
-        text = learner_project.rendered(file, lambda region: order.index(region) < index)
-        blocks.append(f"# project/dagster_defs/{file}\n" + _todo_context(text, name))
-    language = "yaml" if all(str(f).endswith(".yaml") for f in learner_project.files_of(name)) else "python"
-    return code("\n\n".join(blocks), language=language)
+    blocks, suffixes = [], set()
+    for tree in learner_project.TREES:
+        for file in tree.files_of(name):
+            text = tree.rendered(file, lambda region: order.index(region) < index)
+            blocks.append(f"# {tree.shown}/{file}\n" + _todo_context(text, name))
+            suffixes.add(file.suffix)
+    return code("\n\n".join(blocks), language="yaml" if suffixes == {".yaml"} else "python")
 
 
 def _todo_context(text: str, name: str, around: int = 2) -> str:
@@ -179,7 +180,11 @@ def proxied_state(workspace: Workspace) -> Source:
     """The workspace's proxied-state YAML, as Airflow reads it."""
     path = proxied_state_file(workspace.proxied_state_dir, DAG_ID)
     if not path.exists():
-        return code(f"# {PROXIED_STATE_FILE}: no such file (the DAG was removed)", language="yaml")
+        return code(
+            f"# dags/{PROXIED_STATE_FILE}: no such file. `airlift-tutorial dagster-airlift proxy scaffold` "
+            "makes it (stage 4); removing the DAG (stage 5) deletes it.",
+            language="yaml",
+        )
     return code(f"# dags/{PROXIED_STATE_FILE}\n" + path.read_text(), language="yaml")
 
 
@@ -187,14 +192,16 @@ def solution(workspace: Workspace, name: str) -> Source:
     """What the reference has that the learner's files of a stage (or definitions module) do not: a diff from
     theirs to it."""
     lines: list[str] = []
-    for file in learner_project.solution_files(name):
-        mine = workspace.definitions_dir / file
-        theirs = (mine.read_text() if mine.exists() else "").splitlines()
-        reference = learner_project.solution_text(file, name).splitlines()
-        shown = f"project/dagster_defs/{file}"
-        lines += difflib.unified_diff(
-            theirs, reference, f"{shown} (yours)", f"{shown} (reference)", lineterm=""
-        )
+    roots = {learner_project.DEFINITIONS: workspace.definitions_dir, learner_project.DAGS: workspace.dags_dir}
+    for tree, root in roots.items():
+        for file in tree.solution_files(name):
+            mine = root / file
+            theirs = (mine.read_text() if mine.exists() else "").splitlines()
+            reference = tree.solution_text(file, name).splitlines()
+            shown = f"{tree.shown}/{file}"
+            lines += difflib.unified_diff(
+                theirs, reference, f"{shown} (yours)", f"{shown} (reference)", lineterm=""
+            )
     if not lines:
         return code(f"# Your files of {name} are the reference already.")
     return code("\n".join(lines), language="diff")

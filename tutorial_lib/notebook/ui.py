@@ -87,10 +87,12 @@ def exercise_files(workspace: Workspace, name: str) -> object:
     from IPython.display import Markdown
 
     links = []
-    for file in learner_project.files_of(name):
-        path = workspace.definitions_dir / file
-        relative = os.path.relpath(path, Path.cwd())
-        links.append(f"➜ [open `project/dagster_defs/{file}` in JupyterLab]({quote(relative)}) (`{path}`)")
+    roots = {learner_project.DEFINITIONS: workspace.definitions_dir, learner_project.DAGS: workspace.dags_dir}
+    for tree, root in roots.items():
+        for file in tree.files_of(name):
+            path = root / file
+            relative = os.path.relpath(path, Path.cwd())
+            links.append(f"➜ [open `{tree.shown}/{file}` in JupyterLab]({quote(relative)}) (`{path}`)")
     return Markdown("  \n".join(links))
 
 

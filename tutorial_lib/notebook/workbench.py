@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import filecmp
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tutorial_lib import learner_project, services, stages
-from tutorial_lib.clients.airflow import AirflowClient, DagRun, import_error_message, parse_time
+from tutorial_lib.clients.airflow import AirflowClient, AirflowError, DagRun, import_error_message, parse_time
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.names import (
@@ -27,7 +27,7 @@ from tutorial_lib.names import (
     override_task,
 )
 from tutorial_lib.notebook import grading, proxied_state
-from tutorial_lib.progress import wait_until
+from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 
@@ -47,19 +47,50 @@ class Workbench:
         self.workspace.update_state(definitions=name)
         self.dagster.reload_location(show=self.show if show is None else show)
 
-    def restore_dags(self) -> Path | None:
-        """Put the committed DAG files and proxied state back; back up edited ones first and return where."""
+    def restore_dags(self, stage: str | None = None) -> Path | None:
+        """Bring the DAG folder to a stage's start (this stage by default): earlier stages' code in DAG files
+        the learner never touched, a removed DAG file back, and every task of the proxied state back in
+        Airflow (once the stage follows the one that scaffolds it). An edited proxied-state file is backed up
+        first; returns where, or None."""
         ws = self.workspace
-        source = REPO_ROOT / "airflow_dags"
-        comparison = filecmp.dircmp(source, ws.dags_dir, ignore=["__pycache__", "data"])
-        if ws.dags_dir.exists() and not _differs(comparison):
-            return None
-        backup = ws.backup_dags()
+        stage = stage or self._current_stage()
         written = time.time()
-        ws.install_dags()
-        if DAG_ID in self.airflow.dag_ids():
-            self._wait_for_airflow_to_parse(DAG_ID, since=written, serves=_serves_task_states(self.proxied()))
+        done = learner_project.DAGS.catch_up(ws.dags_dir, stage)
+        for file in done.pending:
+            print(
+                f"Note: your dags/{file} still has a TODO of an earlier stage, and this stage builds on it."
+            )
+        backup, reset = self._reset_proxied_state(stage)
+        if (done.filled or reset) and DAG_ID in self.airflow.dag_ids():
+            serves = _serves_task_states(self.proxied()) if self.proxied_state_file.exists() else _any
+            self._wait_for_airflow_to_parse(DAG_ID, since=written, serves=serves)
         return backup
+
+    def _reset_proxied_state(self, stage: str) -> tuple[Path | None, bool]:
+        """Every task back in Airflow: the committed proxied state, if the learner's differs or is missing
+        after the stage that scaffolds it. Returns the backup (or None) and whether the file was written."""
+        target = self.proxied_state_file
+        committed = proxied_state.state_file(REPO_ROOT / "airflow_dags" / "proxied_state", DAG_ID)
+        scaffolded_before = stages.definitions_names().index(stages.get(stage).definitions[0]) > (
+            stages.definitions_names().index(stages.first_where(lambda s: s.proxying == "tasks").name)
+        )
+        if target.exists():
+            try:
+                same = proxied_state.read(target.parent, DAG_ID) == proxied_state.read(
+                    committed.parent, DAG_ID
+                )
+            except proxied_state.ProxiedStateError:
+                same = False
+            if same:
+                return None, False
+            backup = self.workspace.backup_dags()
+        elif scaffolded_before:
+            backup = None
+        else:
+            return None, False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(committed, target)
+        return backup, True
 
     def clear_dag_runs(self, dag_id: str = DAG_ID) -> int:
         """Delete every Airflow run of the DAG; return how many there were."""
@@ -78,7 +109,7 @@ class Workbench:
 
     def start_stage(self, stage: str, definitions: str | None = None) -> None:
         """Bring the workspace to a stage's start: committed DAGs, no runs, no asset history, no outputs."""
-        backup = self.restore_dags()
+        backup = self.restore_dags(stage)
         if backup:
             print(f"Your edited DAG files were backed up to {backup.relative_to(self.workspace.home)}.")
         self._catch_up(stage)
@@ -128,10 +159,34 @@ class Workbench:
                 except DagsterError:
                     self.workspace.update_state(definitions=name)
         else:
-            airflow = self.airflow if stages.definitions_module(name).needs_airflow else None
-            feedback = grading.grade(name, grading.loaded(self.dagster, airflow), unfinished)
+            needs_airflow = stages.definitions_module(name).needs_airflow
+            dag_error = self._dag_file_error() if needs_airflow else None
+            if dag_error:
+                feedback = grading.Feedback(name, (), load_error=dag_error, unfinished=unfinished)
+            else:
+                airflow, dags = (self.airflow, self.workspace.dags_dir) if needs_airflow else (None, None)
+                feedback = grading.grade(name, grading.loaded(self.dagster, airflow, dags), unfinished)
         self._checked[name] = (stamp, feedback)
         return feedback
+
+    def _dag_file_error(self) -> str | None:
+        """Wait until Airflow has parsed the DAG file as it is now; what Airflow could not import, or None."""
+        dag_file = self.workspace.dags_dir / f"{DAG_ID}.py"
+        if not dag_file.exists():
+            return None
+        since = dag_file.stat().st_mtime
+        known = DAG_ID in self.airflow.dag_ids()
+        try:
+            if known and self.airflow.last_parsed(DAG_ID) < since:
+                self._wait_for_airflow_to_parse(DAG_ID, since=since, serves=_any, show=False, timeout=60)
+            elif not known:
+                services.wait_for_dag_files(self.workspace, self.airflow, show=False, timeout=60)
+        except (WorkspaceError, AirflowError, WaitTimeout):
+            error = self.airflow.import_error(dag_file.name, since=since)
+            return (
+                grading.short_import_error(error) if error else f"Airflow has not parsed dags/{dag_file.name}"
+            )
+        return None
 
     def checked(self, name: str) -> grading.Feedback:
         """The check of `name` on the project as it is now: the last one if no file changed, else anew."""
@@ -141,11 +196,12 @@ class Workbench:
         return self.check(name)
 
     def _project_stamp(self) -> tuple[tuple[str, int, int], ...]:
-        """Every file of the learner's project with its size and change time: changes when a file does."""
-        root = self.workspace.definitions_dir
+        """Every file of the learner's project and DAG file with its size and change time: changes when a file
+        does (not the proxied state, which the notebooks change as they go)."""
+        files = [*self.workspace.definitions_dir.rglob("*"), *self.workspace.dags_dir.glob("*.py")]
         return tuple(
-            (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
-            for path in sorted(root.rglob("*"))
+            (str(path), stat.st_size, stat.st_mtime_ns)
+            for path in sorted(files)
             if path.is_file() and "__pycache__" not in path.parts and (stat := path.stat())
         )
 
@@ -163,24 +219,38 @@ class Workbench:
 
     def use_solution(self, name: str | None = None) -> Path | None:
         """Put the reference of a stage or definitions module (this stage by default) in your files (yours are
-        backed up first; returns where), and load it if Dagster serves those definitions now."""
+        backed up first; returns where), and load it where a service serves it now."""
         name = name or self._current_stage()
-        root = self.workspace.definitions_dir
-        wanted = {
-            file: learner_project.solution_text(file, name) for file in learner_project.solution_files(name)
-        }
-        if all((root / file).exists() and (root / file).read_text() == text for file, text in wanted.items()):
-            return None
-        backup = self.workspace.backup_project()
-        for file, text in wanted.items():
-            (root / file).parent.mkdir(parents=True, exist_ok=True)
-            (root / file).write_text(text)
-        if backup:
-            print(f"Your files were backed up to {backup.relative_to(self.workspace.home)}.")
+        written = time.time()
+        backup = None
+        for tree, root in self._trees():
+            wanted = {file: tree.solution_text(file, name) for file in tree.solution_files(name)}
+            if all((root / f).exists() and (root / f).read_text() == text for f, text in wanted.items()):
+                continue
+            saved = (
+                self.workspace.backup_dags()
+                if tree is learner_project.DAGS
+                else self.workspace.backup_project()
+            )
+            if saved:
+                print(f"Your files were backed up to {saved.relative_to(self.workspace.home)}.")
+            backup = backup or saved
+            for file, text in wanted.items():
+                (root / file).parent.mkdir(parents=True, exist_ok=True)
+                (root / file).write_text(text)
+            if tree is learner_project.DAGS and DAG_ID in self.airflow.dag_ids():
+                self._wait_for_airflow_to_parse(DAG_ID, since=written, serves=_any)
         loaded = self.workspace.read_state().get("definitions")
-        if loaded in learner_project.modules_of(name):
+        if backup and loaded in learner_project.modules_of(name):
             self.use_definitions(loaded)
         return backup
+
+    def _trees(self) -> list[tuple[learner_project.Tree, Path]]:
+        """The learner's folders: the reference each comes from, and the workspace's copy."""
+        return [
+            (learner_project.DEFINITIONS, self.workspace.definitions_dir),
+            (learner_project.DAGS, self.workspace.dags_dir),
+        ]
 
     def _current_stage(self) -> str:
         """The stage the workspace is at (set by `start_stage`)."""
@@ -212,8 +282,8 @@ class Workbench:
         return states
 
     def cli(self, tool: str, *args: str, check: bool = True) -> int:
-        """Run `airlift-tutorial <tool> <args>` (airflow or dagster on this workspace); show the command and
-        its output; raise if it fails and `check` is set."""
+        """Run `airlift-tutorial <tool> <args>` (airflow, dagster or dagster-airlift on this workspace); show
+        the command and its output; raise if it fails and `check` is set."""
         from tutorial_lib.services import passthrough as commands
 
         print(f"$ {commands.shown(tool, args)}", flush=True)
@@ -450,6 +520,11 @@ def _serves_task_states(states: dict[str, bool]) -> Callable[[dict[str, str]], b
     return lambda classes: all((classes.get(task) == PROXY_OPERATOR) == on for task, on in states.items())
 
 
+def _any(tasks: dict[str, str]) -> bool:
+    """Any parse of the DAG counts (a DAG file without proxied state serves no particular operators)."""
+    return True
+
+
 def _serves_dag_level(dag_id: str, proxied: bool) -> Callable[[dict[str, str]], bool]:
     """Whether Airflow runs the DAG as one override task (proxied) or as its own tasks, none proxied."""
     if proxied:
@@ -485,17 +560,6 @@ def check_aligned(logical_date: datetime | None) -> None:
             f"nothing else meanwhile. Use {moment.date().isoformat()}T00:00:00+00:00, or pass "
             "allow_misaligned=True to see the failure on purpose."
         )
-
-
-def _same(mine: Path, reference: Path) -> bool:
-    """Whether the learner's file exists and equals the reference, byte for byte."""
-    return mine.exists() and filecmp.cmp(mine, reference, shallow=False)
-
-
-def _differs(comparison: filecmp.dircmp) -> bool:
-    if comparison.left_only or comparison.right_only or comparison.diff_files or comparison.funny_files:
-        return True
-    return any(_differs(sub) for sub in comparison.subdirs.values())
 
 
 def up(home: Workspace | str | Path | None = None, *, show: bool = True, **ports: int | None) -> Workbench:

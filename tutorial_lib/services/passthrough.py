@@ -10,12 +10,13 @@ from tutorial_lib import services
 from tutorial_lib.services.environment import wake_scheduler
 from tutorial_lib.workspace import REPO_ROOT, Workspace
 
-TOOLS = ("airflow", "dagster")
+# dagster-airlift's command (`proxy scaffold`) reads Airflow's DAG folder: it runs in Airflow's environment.
+TOOLS = ("airflow", "dagster", "dagster-airlift")
 
 
 def environment(ws: Workspace, tool: str) -> dict[str, str]:
     """The environment `tool` needs to act on this workspace (its Airflow home and database, Dagster home)."""
-    if tool == "airflow":
+    if tool in ("airflow", "dagster-airlift"):
         airflow = services.service_record(ws, "airflow") or {}
         dagster = services.service_record(ws, "dagster") or {}
         return services.airflow_env(

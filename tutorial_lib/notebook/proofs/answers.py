@@ -27,6 +27,12 @@ def backfill_from_cli(wb: Workbench, day: str) -> None:
     wb.cli("airflow", "dags", "backfill", "--start-date", day, "--end-date", day, DAG_ID)
 
 
+def scaffold_proxied_state(wb: Workbench) -> None:
+    """Migrate: the proxied-state YAML, made by upstream's command, as a learner runs it in a terminal."""
+    if not wb.proxied_state_file.exists():
+        wb.cli("dagster-airlift", "proxy", "scaffold")
+
+
 def proxy_by_hand(wb: Workbench, task: str) -> None:
     """Migrate: the learner's YAML edit, made in Python: `proxied: true` for one task."""
     text = wb.proxied_state_file.read_text()

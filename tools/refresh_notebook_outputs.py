@@ -37,10 +37,13 @@ def execute(stage: str, workspace: Workspace, solved: bool) -> dict[str, nbforma
 
 def refresh(stage: str, workspace: Workspace) -> None:
     """Execute one stage notebook both ways and copy its kept outputs into the committed notebook."""
-    backup = workspace.backup_project()  # the starters, as a learner gets them: a new project
-    if backup:
+    # The starters, as a learner gets them: a new project and DAG folder (the old ones backed up).
+    if workspace.backup_project():
         shutil.rmtree(workspace.definitions_dir)
         workspace.install_definitions()
+    if workspace.backup_dags():
+        shutil.rmtree(workspace.dags_dir)
+        workspace.install_dags()
     unsolved = execute(stage, workspace, solved=False)
     solved = execute(stage, workspace, solved=True)
     path = runner.stage_notebooks()[stage]

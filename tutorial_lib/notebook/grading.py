@@ -375,6 +375,7 @@ class Feedback:
     findings: tuple[Finding, ...]
     load_error: str | None = None  # the file and line that did not load, instead of findings
     unfinished: tuple[str, ...] = ()  # earlier exercises' files with their TODO still in them
+    loader: str = "Dagster could not load it"  # who failed on `load_error`: Dagster, or Airflow's DAG parse
 
     @property
     def done(self) -> bool:
@@ -391,7 +392,7 @@ class Feedback:
         head = f"{self.name}: done" if self.done else f"{self.name}: not done yet ({self.files})"
         earlier = [f"  ✘ {item} still has its TODO: this exercise builds on it" for item in self.unfinished]
         if self.load_error:
-            return [head, f"  ✘ Dagster could not load it: {self.load_error}", *earlier]
+            return [head, f"  ✘ {self.loader}: {self.load_error}", *earlier]
         lines = [head, *earlier]
         for finding in self.findings:
             fix = f": {finding.fix}" if finding.fix and not finding.ok else ""

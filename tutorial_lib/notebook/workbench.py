@@ -162,7 +162,13 @@ class Workbench:
             needs_airflow = stages.definitions_module(name).needs_airflow
             dag_error = self._dag_file_error() if needs_airflow else None
             if dag_error:
-                feedback = grading.Feedback(name, (), load_error=dag_error, unfinished=unfinished)
+                feedback = grading.Feedback(
+                    name,
+                    (),
+                    load_error=dag_error,
+                    unfinished=unfinished,
+                    loader="Airflow could not import it",
+                )
             else:
                 airflow, dags = (self.airflow, self.workspace.dags_dir) if needs_airflow else (None, None)
                 feedback = grading.grade(name, grading.loaded(self.dagster, airflow, dags), unfinished)

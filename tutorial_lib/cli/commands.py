@@ -102,8 +102,9 @@ def _reset_to_stage(stage: str, ws: Workspace) -> int:
     wb = workbench.up(ws, show=sys.stderr.isatty())
     wb.start_stage(stage)
     print(
-        f"Workspace {ws.home} is at the start of stage {stage}: committed DAG files and proxied state, "
-        f"no runs, no outputs, the {stage} definitions in Dagster. "
+        f"Workspace {ws.home} is at the start of stage {stage}: earlier stages' code in place where you had "
+        f"not written it (your edits kept), every task back in Airflow, no runs, no outputs, the {stage} "
+        "definitions in Dagster. "
         f"Open notebooks/{stages.get(stage).notebook}."
     )
     return 0

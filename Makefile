@@ -51,9 +51,9 @@ N ?= 5
 soak: install
 	$(BIN)/python benchmarks/soak.py --runs $(N) $(SOAK_ARGS)
 
+# JupyterLab whose terminals find airlift-tutorial, airflow and dagster (the venv first on PATH); root too.
 lab: install
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. --ContentsManager.allow_hidden=True \
-		--LabApp.default_url=/lab/tree/notebooks/01_peer.ipynb
+	$(BIN)/airlift-tutorial lab
 
 down:
 	$(BIN)/airlift-tutorial down

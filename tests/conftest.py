@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from tutorial_lib import learner_project, services
+from tutorial_lib.cli import lab
 from tutorial_lib.progress import wait_until
 from tutorial_lib.services import jupyter_proxy, processes
 from tutorial_lib.workspace import Workspace
@@ -54,33 +54,37 @@ def running(stage_home: Path) -> services.Services:
 
 
 @contextmanager
-def jupyter_server(root_dir: Path, state: Path, base_url: str = "/") -> Iterator[tuple[str, str]]:
-    """A Jupyter server (JupyterLab, jupyter-server-proxy) on 127.0.0.1 serving `root_dir` under `base_url`,
-    its settings and log in `state`: yields its URL (with the base path) and token, then stops it and every
-    kernel it started."""
+def jupyter_server(
+    root_dir: Path, state: Path, base_url: str = "/", env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """JupyterLab as `airlift-tutorial lab` starts it (its terminals find the project's commands), on a free
+    port of 127.0.0.1, serving `root_dir` under `base_url`, with `env` added; its settings and log in `state`.
+    Yields its URL (with the base path) and token, then stops it and every kernel it started."""
     settings = state / "lab-settings"
-    # Render every cell of a notebook (JupyterLab's default draws only those in view).
+    # Render every cell of a notebook (JupyterLab's default draws only those in view), and keep a terminal's
+    # text in the page (screen reader mode), where a test can read it.
     tracker = settings / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    terminal = settings / "@jupyterlab" / "terminal-extension"
+    terminal.mkdir(parents=True)
+    (terminal / "plugin.jupyterlab-settings").write_text('{"screenReaderMode": true}')
     port, token = processes.free_port(), secrets.token_hex(16)
-    argv = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "server",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        f"--ServerApp.base_url={base_url}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root_dir}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={state}",
-        "--ServerApp.open_browser=False",
-        "--allow-root",
-    ]
+    argv = lab.command(
+        root_dir,
+        open_notebook=False,
+        extra=[
+            f"--ServerApp.port={port}",
+            f"--ServerApp.base_url={base_url}",
+            f"--IdentityProvider.token={token}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={state}",
+            "--ServerApp.open_browser=False",
+        ],
+    )
     owner = f"{state}::jupyter"
-    proc = processes.spawn(argv, env=dict(os.environ), log_file=state / "jupyter.log", cwd=state, owner=owner)
+    environment = lab.environment({**os.environ, **(env or {})})
+    proc = processes.spawn(argv, env=environment, log_file=state / "jupyter.log", cwd=state, owner=owner)
     url = f"http://127.0.0.1:{port}{base_url.rstrip('/')}"
     try:
 

@@ -6,6 +6,7 @@ folder, under `screenshots/`, with those of a learner typing one exercise into t
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import requests
 from conftest import PROXY_BASE, jupyter_server
 
 import tutorial_lib
@@ -243,6 +245,8 @@ def test_the_dagster_ui_shows_nothing_to_a_browser_without_the_workspace_login(
 # ---- a learner writes the partitions exercise in JupyterLab
 
 EXERCISE = "partitions"
+# The command notebook 01 asks the learner to type in a terminal, as it is written there.
+TERMINAL_COMMAND = "airlift-tutorial airflow dags trigger rebuild_customers_list"
 FILE = Path("partitions.py")
 STARTER_LINE = "daily_partitions = None  # no partitions yet"
 WRONG = 'daily_partitions = DailyPartitionsDefinition(start_date="2026-01-02", timezone="UTC")'
@@ -254,7 +258,10 @@ def learner_lab(
     stage_home: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str, Path]]:
     """JupyterLab serving the folder that holds the test workspace, as a hub user's home holds theirs."""
-    with jupyter_server(stage_home.parent, tmp_path_factory.mktemp("learner-lab")) as (url, token):
+    home = {
+        "AIRLIFT_TUTORIAL_HOME": str(stage_home)
+    }  # a hub sets it for its users; `make lab` has .workbench
+    with jupyter_server(stage_home.parent, tmp_path_factory.mktemp("learner-lab"), env=home) as (url, token):
         yield url, token, stage_home.parent
 
 
@@ -348,3 +355,45 @@ def test_a_learner_types_the_partitions_exercise_in_jupyterlab_and_the_check_gra
         notebook.unlink(missing_ok=True)
         learner_project.install(project, solved=lambda region: True)
         services.wait_for_dag_files(wb.workspace, wb.airflow, show=False)
+
+
+# ---- a learner types a notebook's terminal command in JupyterLab's terminal
+
+
+def test_a_notebooks_terminal_command_runs_as_typed_in_a_jupyterlab_terminal(
+    browser: Any, learner_lab: tuple[str, str, Path], stage_home: Path, shots: Path
+) -> None:
+    url, token, _root = learner_lab
+    assert TERMINAL_COMMAND in runner.stage_notebooks()["peer"].read_text()  # typed as the notebook says
+    wb = tutorial_lib.up(stage_home, show=False)
+    wb.start_stage("peer")
+    before = {run["dag_run_id"] for run in wb.airflow.dag_runs(tutorial_lib.DAG_ID)}
+    tab = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        tab.goto(f"{url}/lab?token={token}")
+        tab.wait_for_selector(".jp-LabShell", timeout=120_000)
+        tab.locator(".jp-LauncherCard", has_text="Terminal").first.click()  # File › New › Terminal, as in 01
+        terminal = tab.locator(".jp-Terminal .xterm").first
+        terminal.wait_for(timeout=120_000)
+        terminal.click()
+        shown = tab.locator(".xterm-accessibility-tree").first  # the terminal's text (screen reader mode)
+        found = f"{Path(sys.executable).parent}/airlift-tutorial"
+        try:
+            shown.filter(has_text="learner-lab").wait_for(state="attached", timeout=60_000)  # the prompt
+            for line, then in (("which airlift-tutorial", found), (TERMINAL_COMMAND, "queued")):
+                tab.keyboard.type(line, delay=5)
+                tab.keyboard.press("Enter")
+                shown.filter(has_text=then).wait_for(state="attached", timeout=120_000)
+        finally:
+            tab.screenshot(path=str(shots / "terminal-trigger.png"), full_page=False)
+        text = shown.text_content() or ""
+        assert found in text and "command not found" not in text, text
+        after = [r for r in wb.airflow.dag_runs(tutorial_lib.DAG_ID) if r["dag_run_id"] not in before]
+        assert len(after) == 1 and after[0]["run_type"] == "manual", after
+        print(f"the terminal showed:\n{text[-1500:]}")
+        wb.airflow.wait_for_run(tutorial_lib.DAG_ID, after[0]["dag_run_id"], timeout=300)
+    finally:
+        tab.context.close()
+        for terminal in requests.get(f"{url}/api/terminals?token={token}", timeout=30).json():
+            requests.delete(f"{url}/api/terminals/{terminal['name']}?token={token}", timeout=30)
+        wb.clear_dag_runs()

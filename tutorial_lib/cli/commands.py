@@ -154,6 +154,13 @@ def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
     return 0 if result["passed"] else 1
 
 
+def cmd_lab(args: argparse.Namespace, ws: Workspace) -> int:
+    """JupyterLab on the repository, its terminals able to run `airlift-tutorial` (root too)."""
+    from tutorial_lib.cli import lab
+
+    return lab.run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command."""
     parser = argparse.ArgumentParser(prog="airlift-tutorial", description=__doc__)
@@ -190,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
             add_help=False,
         )
         passthrough.set_defaults(func=cmd_tool)  # its arguments are split off before parsing (see main)
+    sub.add_parser(
+        "lab", help="JupyterLab on the repository, whose terminals run airlift-tutorial, airflow and dagster"
+    ).set_defaults(func=cmd_lab)
     run = sub.add_parser("run", help="execute stage notebooks headless (papermill)")
     run.add_argument(
         "stages",

@@ -370,9 +370,9 @@ def test_a_notebooks_terminal_command_runs_as_typed_in_a_jupyterlab_terminal(
     before = {run["dag_run_id"] for run in wb.airflow.dag_runs(tutorial_lib.DAG_ID)}
     tab = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:
-        tab.goto(f"{url}/lab?token={token}")
+        tab.goto(f"{url}/lab?token={token}&reset")  # reset: no tabs of an earlier test, the Launcher in view
         tab.wait_for_selector(".jp-LabShell", timeout=120_000)
-        tab.locator(".jp-LauncherCard", has_text="Terminal").first.click()  # File › New › Terminal, as in 01
+        tab.locator(".jp-LauncherCard", has_text="Terminal").first.click()  # as a learner opens one
         terminal = tab.locator(".jp-Terminal .xterm").first
         terminal.wait_for(timeout=120_000)
         terminal.click()

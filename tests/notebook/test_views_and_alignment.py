@@ -64,3 +64,10 @@ def test_aligned_logical_dates_pass_and_misaligned_ones_are_refused_with_the_fix
         check_aligned(datetime(2026, 3, 3, 6, tzinfo=UTC))
     with pytest.raises(MisalignedRunError, match="logical date at midnight UTC"):
         check_aligned(None)
+
+
+def test_the_lineage_legend_names_the_dag_only_when_the_graph_has_a_dag_asset() -> None:
+    from tutorial_lib.notebook import views
+
+    assert "the DAG itself" in views.legend(["load_raw_customers"])
+    assert "the DAG itself" not in views.legend(["load_raw_customers"], dag=False)

@@ -81,13 +81,14 @@ def mermaid(nodes: Iterable[AssetNode], task_order: Iterable[str] = ()) -> str:
     return "\n".join(lines)
 
 
-def legend(task_order: Iterable[str]) -> str:
-    """A Markdown legend for the task colors of `mermaid`."""
+def legend(task_order: Iterable[str], *, dag: bool = True) -> str:
+    """A Markdown legend for the task colors of `mermaid` (and the DAG's, if the graph has a DAG asset)."""
     items = [
         f'<span style="background:{TASK_COLORS[i % len(TASK_COLORS)]};padding:0 6px">{task}</span>'
         for i, task in enumerate(task_order)
     ]
-    items.append(f'<span style="background:{DAG_COLOR};padding:0 6px">the DAG itself</span>')
+    if dag:
+        items.append(f'<span style="background:{DAG_COLOR};padding:0 6px">the DAG itself</span>')
     return "Owned by: " + " ".join(items)
 
 
@@ -96,12 +97,13 @@ def show_lineage(dagster: DagsterClient, task_order: Iterable[str] = ()) -> None
     from IPython.display import Markdown, display
 
     order = list(task_order)
-    source = mermaid(asset_graph(dagster), order)
+    nodes = asset_graph(dagster)
+    source = mermaid(nodes, order)
     display(
         {"text/vnd.mermaid": source, "text/markdown": f"```mermaid\n{source}\n```", "text/plain": source},
         raw=True,
     )
-    display(Markdown(legend(order)))
+    display(Markdown(legend(order, dag=any(node.owner == "DAG" for node in nodes))))
 
 
 def materialization_rows(

@@ -51,7 +51,7 @@ def misaligned_run_refused(wb: Workbench, logical_date: str) -> None:
     except MisalignedRunError as refused:
         refusal = str(refused)
     prove(
-        f"A run at {logical_date} is refused",
+        f"The workbench's guard refuses a run at {logical_date} (Airflow itself would accept it)",
         [
             Check(
                 "refused, naming the partition rule", True, "not the start of a daily partition" in refusal

@@ -100,7 +100,10 @@ def loaded(dagster: object, airflow: object | None = None, dags_dir: Path | None
     if airflow is not None and DAG_ID in airflow.dag_ids():  # type: ignore[attr-defined]
         details = airflow.request("GET", f"dags/{DAG_ID}/details")  # type: ignore[attr-defined]
         start = date.fromisoformat(details["start_date"][:10]) if details.get("start_date") else None
-        tags = tuple(tag["name"] for tag in details.get("tags") or [])
+        # The DAG's own record holds the tags of its latest parse; `details` may come from the webserver's
+        # cached copy of the DAG, up to min_serialized_dag_fetch_interval behind.
+        dag = airflow.request("GET", f"dags/{DAG_ID}")  # type: ignore[attr-defined]
+        tags = tuple(tag["name"] for tag in dag.get("tags") or [])
     source, state = None, None
     if dags_dir is not None:
         dag_file = dags_dir / f"{DAG_ID}.py"

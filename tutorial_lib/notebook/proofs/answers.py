@@ -6,7 +6,7 @@ exercise is proven solvable; a learner finds their own answer in the cell above 
 
 from __future__ import annotations
 
-from tutorial_lib.names import AIRFLOW_RUN_ID_METADATA_KEY, DAG_ID, DAG_RUN_ID_TAG_KEY, SCHEDULE_NAME
+from tutorial_lib.names import AIRFLOW_RUN_ID_METADATA_KEY, DAG_ID, SCHEDULE_NAME
 from tutorial_lib.notebook import views
 from tutorial_lib.notebook.workbench import Workbench
 
@@ -55,5 +55,6 @@ def roll_back_by_hand(wb: Workbench) -> None:
 
 def mirrored_run(wb: Workbench, asset: str) -> str:
     """Component: the Airflow run that the Dagster run of the asset's latest materialization mirrors."""
-    latest = wb.dagster.materializations(asset)[0]
-    return wb.dagster.runs(run_ids=[latest.run_id])[0]["tags"][DAG_RUN_ID_TAG_KEY]
+    from tutorial_lib.notebook.proofs.exercises import _mirrored_airflow_run
+
+    return _mirrored_airflow_run(wb, asset)

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
-.PHONY: install browser tutorial test unit lint bench soak lab down status clean
+.PHONY: install browser tutorial test unit lint bench soak lab refresh down status clean
 
 install: $(KERNEL)
 
@@ -54,6 +54,10 @@ soak: install
 # JupyterLab whose terminals find airlift-tutorial, airflow and dagster (the venv first on PATH); root too.
 lab: install
 	$(BIN)/airlift-tutorial lab
+
+# The committed notebooks' outputs and the UI pictures in docs/screenshots/, retaken (about 10 minutes).
+refresh: install
+	$(BIN)/python tools/refresh_notebook_outputs.py $(STAGES)
 
 down:
 	$(BIN)/airlift-tutorial down

@@ -70,6 +70,7 @@ def jupyter_server(
     terminal.mkdir(parents=True)
     (terminal / "plugin.jupyterlab-settings").write_text('{"screenReaderMode": true}')
     port, token = processes.free_port(), secrets.token_hex(16)
+    lab.quiet_lab()
     argv = lab.command(
         root_dir,
         open_notebook=False,

@@ -1,41 +1,58 @@
 """Re-run stage notebooks twice, exercises solved and not; store the outputs readers and nbval need in the
 committed ones.
 
-Usage: .venv/bin/python tools/refresh_notebook_outputs.py [STAGE ...]   (services of the workspace are reused)
+Usage: make refresh [STAGES="peer observe"], or .venv/bin/python tools/refresh_notebook_outputs.py [STAGE ...]
+(the services of the workspace are reused; --no-pictures keeps docs/screenshots/ as it is)
 
-Kept: the outputs of cells tagged `nbval-check-output`, `proof` (compared by the tests) and `keep-output`
-(definitions, diffs, lineage, tables: there for reading), from the run with the exercises solved; and the
-outputs of `exercise` cells from the run on a new project's starters, as a learner first sees them ("not done
-yet" and a hint), which is what `pytest --nbval-lax notebooks/` compares. Every other output is cleared, so
-the committed notebooks hold no paths, ports or times; `tests/cli/test_notebook_outputs.py` checks that.
+The run with the exercises solved also retakes the pictures of the UI pages the notebooks embed
+(`tutorial_lib/notebook/screenshots.py`): each `ui.pointer` registered there saves its page, as Chromium shows
+it, to docs/screenshots/.
+
+Stored: every code cell's outputs (the parameters cell has none), so that a reader can follow the story on
+GitHub without running it. Those of `exercise` cells come from the run on a new project's starters, as a
+learner first sees them ("not done yet" and a hint), which is what `pytest --nbval-lax notebooks/` compares;
+all others from the run with the exercises solved. Every text goes through `notebook_outputs.published`:
+ports, run ids, wall-clock times, durations, the workspace's folder and its password are replaced by
+placeholders, so the committed notebooks hold nothing that varies between machines or runs
+(`tests/cli/test_notebook_outputs.py` checks that).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
 import nbformat
 
+from tutorial_lib import env_vars
 from tutorial_lib.cli import notebook_outputs, runner
-from tutorial_lib.progress import PROGRESS_METADATA
-from tutorial_lib.workspace import Workspace
-
-PROGRESS_KEY = next(iter(PROGRESS_METADATA))
+from tutorial_lib.notebook import screenshots
+from tutorial_lib.workspace import REPO_ROOT, Workspace
 
 
-def execute(stage: str, workspace: Workspace, solved: bool) -> dict[str, nbformat.NotebookNode]:
-    """Run one stage notebook, exercises solved or not; its cells by id."""
+def execute(
+    stage: str, workspace: Workspace, solved: bool, pictures: bool = False
+) -> dict[str, nbformat.NotebookNode]:
+    """Run one stage notebook, exercises solved or not, taking the pictures or not; its cells by id."""
     run_dir = workspace.runs_dir / ("reference" if solved else "reference-unsolved")
     run_dir.mkdir(parents=True, exist_ok=True)
     parameters = {**runner.DEFAULT_PARAMETERS, "SOLUTIONS": solved}
-    result = runner.run_stage(stage, workspace, run_dir, parameters=parameters)
+    # The kernel inherits this environment: its pointers find the workspace and the pictures' folder.
+    os.environ[env_vars.HOME] = str(workspace.home)
+    os.environ.pop(env_vars.SCREENSHOTS, None)
+    if pictures:
+        os.environ[env_vars.SCREENSHOTS] = str(screenshots.DOCS)
+    try:
+        result = runner.run_stage(stage, workspace, run_dir, parameters=parameters)
+    finally:
+        os.environ.pop(env_vars.SCREENSHOTS, None)
     if result.status != "passed":
         sys.exit(runner.format_result(result, workspace))
     return {cell.get("id"): cell for cell in nbformat.read(result.notebook, as_version=4).cells}
 
 
-def refresh(stage: str, workspace: Workspace) -> None:
+def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
     """Execute one stage notebook both ways and copy its kept outputs into the committed notebook."""
     # The starters, as a learner gets them: a new project and DAG folder (the old ones backed up).
     if workspace.backup_project():
@@ -45,21 +62,19 @@ def refresh(stage: str, workspace: Workspace) -> None:
         shutil.rmtree(workspace.dags_dir)
         workspace.install_dags()
     unsolved = execute(stage, workspace, solved=False)
-    solved = execute(stage, workspace, solved=True)
+    solved = execute(stage, workspace, solved=True, pictures=pictures)
     path = runner.stage_notebooks()[stage]
     notebook = nbformat.read(path, as_version=4)
-    for number, cell in enumerate((c for c in notebook.cells if c.cell_type == "code"), start=1):
-        kept = notebook_outputs.kept(cell)
-        exercise = notebook_outputs.EXERCISE_TAG in cell.get("metadata", {}).get("tags", [])
-        source = unsolved if exercise else solved
+    literals = private_values(workspace)
+    number = 0
+    for cell in (c for c in notebook.cells if c.cell_type == "code"):
+        tags = cell.get("metadata", {}).get("tags", [])
+        source = unsolved if notebook_outputs.EXERCISE_TAG in tags else solved
+        outputs = [] if "parameters" in tags else source[cell.get("id")].outputs
+        cell.outputs = notebook_outputs.published(list(outputs), literals=literals)
         # nbval refuses stored outputs of a cell without an execution count.
-        cell.execution_count = number if kept else None
-        cell.outputs = list(source[cell.get("id")].outputs) if kept else []
-        compared = notebook_outputs.checked(cell) or notebook_outputs.checked(cell, solved=True)
-        if kept:  # progress lines hold times: kept only where a comparison sanitizes them
-            cell.outputs = [
-                out for out in cell.outputs if compared or not out.get("metadata", {}).get(PROGRESS_KEY)
-            ]
+        number += bool(cell.outputs)
+        cell.execution_count = number if cell.outputs else None
         for output in cell.outputs:
             if "execution_count" in output:
                 output["execution_count"] = number
@@ -67,7 +82,18 @@ def refresh(stage: str, workspace: Workspace) -> None:
     print(f"{path.name}: reference outputs stored")
 
 
+def private_values(workspace: Workspace) -> dict[str, str]:
+    """What must not reach a committed notebook, and what stands for it: the workspace's folder, the
+    repository's, and every secret of the workspace."""
+    values = {str(workspace.home): "<workspace>", str(REPO_ROOT): "<repo>"}
+    for secret in sorted(workspace.secrets_dir.glob("*")):
+        if secret.is_file() and secret.read_text().strip():
+            values[secret.read_text().strip()] = "<password>"
+    return values
+
+
 if __name__ == "__main__":
+    names = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
     ws = Workspace().ensure()
-    for name in sys.argv[1:] or runner.select_stages(None):
-        refresh(name, ws)
+    for name in names or runner.select_stages(None):
+        refresh(name, ws, pictures="--no-pictures" not in sys.argv)

@@ -7,6 +7,7 @@ Imports nothing: Airflow's plugins and hooks and Dagster's start-up hooks import
 HOME = "AIRLIFT_TUTORIAL_HOME"  # the workspace folder (customers_pipeline/paths.py reads it too)
 TUNING = "AIRLIFT_TUTORIAL_TUNING"  # `off`: stock Airflow and Dagster, no speed tunings
 UI_PROXY = "AIRLIFT_TUTORIAL_UI_PROXY"  # `auto`, `off`, or a Jupyter server's base path for UI links
+SCREENSHOTS = "AIRLIFT_TUTORIAL_SCREENSHOTS"  # a folder: the UI pointers save pictures there (`make refresh`)
 
 # Set by the workbench in the services' environments.
 OWNER = "AIRLIFT_TUTORIAL_OWNER"  # marks each service process with its workspace and service

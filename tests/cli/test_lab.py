@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -45,3 +46,18 @@ def test_the_terminals_shell_is_named_so_that_no_login_profile_resets_the_path()
     [setting] = [arg for arg in argv if arg.startswith("--ServerApp.terminado_settings=")]
     assert setting == f"--ServerApp.terminado_settings=shell_command={lab.shell()}"
     assert Path(lab.shell()).exists() and not lab.shell().endswith("-l")
+
+
+def test_quiet_lab_turns_off_the_news_pop_up_and_keeps_other_overrides(tmp_path: Path) -> None:
+    overrides = tmp_path / "settings" / "overrides.json"
+    lab.quiet_lab(overrides)
+    notification = json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}
+    overrides.write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}))
+    lab.quiet_lab(overrides)
+    settings = json.loads(overrides.read_text())
+    assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert settings["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    overrides.write_text("{not json")
+    lab.quiet_lab(overrides)
+    assert overrides.read_text() == "{not json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -64,6 +65,64 @@ def test_only_cells_marked_or_tagged_for_checking_are_compared(tmp_path: Path) -
     assert [m.cell for m in notebook_outputs.compare(committed, executed)] == [3]
 
 
+def test_published_outputs_replace_ports_run_ids_times_paths_and_literals() -> None:
+    text = (
+        "http://127.0.0.1:41234/runs/0b5c1f0e-1d2e-4f3a-9b8c-7d6e5f4a3b2c "
+        "manual__2026-12-05T20:13:38.123+00:00 backfill__2026-01-02T00:00:00+00:00 "
+        "at 2026-12-05 20:13:38, took 3.2 s, /srv/ws/data/customers.csv, password s3cret\n"
+    )
+    [stored] = notebook_outputs.published([_stdout(text)], literals={"s3cret": "<password>"})
+    assert stored["text"] == (
+        "http://127.0.0.1:<port>/runs/<run id> manual__<time> backfill__2026-01-02T00:00:00+00:00 "
+        "at <time>, took <n> s, <workspace>/data/customers.csv, password <password>\n"
+    )
+    html = {**_result("x"), "data": {"text/html": "<a href='http://127.0.0.1:8080/home'>Airflow</a>"}}
+    assert notebook_outputs.published([html])[0]["data"]["text/html"] == (
+        "<a href='http://127.0.0.1:<port>/home'>Airflow</a>"
+    )
+
+
+# A machine's own folders, as they would appear in an output: the refresh replaces them by placeholders.
+MACHINE_PATH = re.compile(r"(?<![\w.<>-])/(?:tmp|home|root|work|Users|var|opt|srv)/[\w.-]")
+
+
+def _texts(cell: nbformat.NotebookNode) -> list[str]:
+    texts = []
+    for output in cell.get("outputs", []):
+        values = [output.get("text", "")] + [
+            value for key, value in output.get("data", {}).items() if key in notebook_outputs.TEXT_KEYS
+        ]
+        texts += ["".join(v) if isinstance(v, list) else v for v in values if isinstance(v, str | list)]
+    return texts
+
+
+@pytest.mark.parametrize("notebook", list(runner.stage_notebooks().values()), ids=lambda p: p.name)
+def test_committed_outputs_hold_no_ports_paths_times_or_run_ids(notebook: Path) -> None:
+    for number, cell in enumerate(
+        c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"
+    ):
+        for text in _texts(cell):
+            where = f"{notebook.name}, code cell {number + 1}"
+            assert notebook_outputs.published([_stdout(text)])[0]["text"] == text, (
+                f"{where} varies: {text[:300]}"
+            )
+            assert not MACHINE_PATH.search(text), f"{where} holds a machine path: {MACHINE_PATH.search(text)}"
+            assert ".workbench" not in text, where
+
+
+@pytest.mark.parametrize("notebook", list(runner.stage_notebooks().values()), ids=lambda p: p.name)
+def test_committed_notebooks_store_the_outputs_a_reader_follows(notebook: Path) -> None:
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    bare = [
+        c.source.splitlines()[0]
+        for c in cells
+        if not c.outputs and "parameters" not in c.metadata.get("tags", [])
+    ]
+    assert bare == [], (
+        f"{notebook.name}: code cells with no stored output (run tools/refresh_notebook_outputs.py)"
+    )
+
+
 def test_the_sanitizer_hides_ports_run_ids_durations_and_paths(tmp_path: Path) -> None:
     def line(port: int, run: str, seconds: str, root: str) -> str:
         return f"http://127.0.0.1:{port}/ {run} took {seconds} s, wrote {root}/data/customers.csv\n"
@@ -74,7 +133,7 @@ def test_the_sanitizer_hides_ports_run_ids_durations_and_paths(tmp_path: Path) -
         [
             (
                 "# NBVAL_CHECK_OUTPUT",
-                [_stdout(line(8080, "manual__2026-01-01T00:00:00+00:00", "3.2", "/a/b"))],
+                [_stdout(line(8080, "manual__2026-01-01T08:01:02+00:00", "3.2", "/a/b"))],
                 [],
             )
         ],

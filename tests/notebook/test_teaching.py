@@ -121,15 +121,22 @@ def test_the_dag_tail_and_the_yaml_show_what_airflow_reads(tmp_path: Path) -> No
 def test_a_verdict_shows_each_check_and_what_a_failure_expected() -> None:
     verdict = Verdict("Example", (Check("assets", 10, 10), Check("materialized", 9, 8)))
     text = repr(verdict)
-    assert text.splitlines()[0] == "Example: FAILED"
-    assert "ok   assets" in text and "FAIL materialized" in text and "(expected 9)" in text
-    assert "✘" in verdict._repr_html_() and "✔" in verdict._repr_html_()
+    assert text.splitlines()[0] == "✘ Example: 1 of 2 not as expected"
+    assert "✔ assets" in text and "✘ materialized" in text and "(expected 9)" in text
+    assert "✘" in verdict._repr_html_() and "expected instead" in verdict._repr_html_()
+
+
+def test_a_verdict_with_everything_as_expected_has_no_expected_instead_column() -> None:
+    verdict = Verdict("Example", (Check("assets", 10, 10), Check("materialized", 9, 9)))
+    assert repr(verdict).splitlines()[0] == "✔ Example: as expected"
+    page = verdict._repr_html_()
+    assert "expected instead" not in page and page.count("</th>") == 3 and page.count("</td>") == 6
 
 
 def test_a_failing_check_fails_the_cell_naming_what_was_found_and_expected(capsys) -> None:
     with pytest.raises(ProofFailed, match=r"Example: materialized: found 8, expected 9"):
         prove("Example", [Check("assets", 10, 10), Check("materialized", 9, 8)])
-    assert "FAIL materialized" in capsys.readouterr().out
+    assert "✘ materialized" in capsys.readouterr().out
 
 
 def test_an_unsolved_exercise_shows_a_hint_instead_of_failing(capsys) -> None:

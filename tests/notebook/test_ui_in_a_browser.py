@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ import requests
 from conftest import PROXY_BASE, jupyter_server
 
 import tutorial_lib
-from tutorial_lib import learner_project, services, stages
+from tutorial_lib import env_vars, learner_project, services, stages
 from tutorial_lib.cli import runner
-from tutorial_lib.notebook import proofs, ui
+from tutorial_lib.notebook import proofs, screenshots, ui
 from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
@@ -80,17 +81,9 @@ def page(browser: Any, jupyter: tuple[str, str], stage_home: Path) -> Iterator[A
 
 
 def _shows(tab: Any, texts: list[str], shot: Path, timeout: float = 90) -> list[str]:
-    """Wait until the page shows each of `texts` (shadow DOM included, as in Airflow's React views);
-    screenshot; return those it never showed."""
-    deadline = time.monotonic() + timeout
-    missing = []
-    for text in texts:
-        try:
-            left = max(deadline - time.monotonic(), 1)
-            tab.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=left * 1000)
-        except Exception:  # Playwright's timeout: reported below
-            missing.append(text)
-    tab.screenshot(path=str(shot), full_page=False)
+    """Wait until the page shows each of `texts` (shadow DOM included, as in Airflow's React views), and take
+    its picture as the docs' pictures are taken (no pop-up in the way); return the texts it never showed."""
+    missing = screenshots.capture(tab, tab.url, shot, texts, timeout=timeout, navigate=False)
     if missing:  # shown by pytest when the test fails
         print(f"--- {shot.name}: the page's text ---\n{tab.evaluate('() => document.body.innerText')[:4000]}")
     return missing
@@ -105,11 +98,11 @@ def test_jupyterlab_renders_each_committed_notebook_without_error_output(
     page.goto(f"{url}{PROXY_BASE}lab/tree/notebooks/{name}?reset")  # ?reset: no tabs restored from before
     page.wait_for_selector(f".lm-TabBar-tab.lm-mod-current:has-text('{name}')", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    missing = _shows(page, ["Apply it to your own project", ": passed"], shots / f"notebook-{stage}.png")
+    missing = _shows(page, ["Apply it to your own project", ": as expected"], shots / f"notebook-{stage}.png")
     assert missing == [], f"{name} does not show {missing}; see {shots}"
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     shown = page.evaluate("() => document.body.innerText")
-    assert "Traceback" not in shown and ": FAILED" not in shown
+    assert "Traceback" not in shown and "not as expected" not in shown
     if stage in ("peer", "observe", "component"):  # a mermaid diagram: the DAG (peer), the lineage
         page.wait_for_selector(".jp-RenderedMermaid img[src^='data:image/svg+xml']", timeout=60_000)
 
@@ -152,6 +145,20 @@ def _visit(tab: Any, url: str, pages: dict[str, tuple[str, list[str]]], shots: P
         if missing:
             problems[name] = missing
     return problems
+
+
+def test_a_refresh_takes_the_proxied_tag_picture_through_airflows_login(
+    migrated: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb, _, _ = migrated
+    monkeypatch.setenv(env_vars.UI_PROXY, "off")  # as `make refresh` runs: no Jupyter server in between
+    monkeypatch.setenv(env_vars.SCREENSHOTS, str(tmp_path))
+    wb.workspace.update_state(stage="migrate")
+    shot = screenshots.wanted(wb.workspace, "Airflow: DAGs")
+    picture = screenshots.take(ui.dag_list(wb.workspace), shot, wb.workspace.home)
+    assert picture == tmp_path / "migrate-marked-as-proxied.png" and picture.stat().st_size > 10_000
+    with pytest.raises(RuntimeError, match=r"did not show \['no such text on the page'\]"):
+        screenshots.take(ui.dag_list(wb.workspace), replace(shot, texts=("no such text on the page",)))
 
 
 def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(

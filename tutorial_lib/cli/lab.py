@@ -5,11 +5,13 @@ activating the venv, that shell does not find `airlift-tutorial`, `airflow` or `
 goes first on its PATH here. And a server without a terminal of its own (started in the background, or by a
 hub's spawner) runs a login shell, whose /etc/profile sets PATH anew (Debian's does): the shell is named here,
 which jupyter-server-terminals then starts as it is. As root (many workshop VMs and containers), Jupyter
-refuses to start unless told `--allow-root`.
+refuses to start unless told `--allow-root`. And JupyterLab asks, in a pop-up over the notebook, whether to
+fetch Jupyter's news from the internet: the environment's settings answer "never" (`quiet_lab`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -28,6 +30,25 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(BIN), *path])
     env["VIRTUAL_ENV"] = str(BIN.parent)
     return env
+
+
+# JupyterLab's defaults for every user of this environment: no news fetched, no pop-up asking.
+OVERRIDES = BIN.parent / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+QUIET = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def quiet_lab(path: Path = OVERRIDES) -> None:
+    """Add the no-news defaults to the environment's JupyterLab overrides, keeping any other setting there."""
+    try:
+        settings = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        return  # someone's hand-edited file that does not parse: left alone
+    if all(settings.get(plugin, {}).items() >= values.items() for plugin, values in QUIET.items()):
+        return
+    for plugin, values in QUIET.items():
+        settings[plugin] = {**settings.get(plugin, {}), **values}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def shell() -> str:
@@ -60,5 +81,6 @@ def command(
 def run(extra: Sequence[str] = ()) -> int:
     """Start JupyterLab in the foreground (Ctrl+C stops it); the exit code of Jupyter."""
     argv = command(extra=extra)
+    quiet_lab()
     os.execve(argv[0], argv, environment())
     return 0  # not reached: execve replaces this process

@@ -79,6 +79,41 @@ def sanitizer(path: Path = SANITIZER) -> list[tuple[str, str]]:
     return get_sanitize_patterns(path.read_text())
 
 
+TEXT_KEYS = ("text", "text/plain", "text/html", "text/markdown", "text/latex", "application/json")
+
+
+def published(
+    outputs: list, patterns: list[tuple[str, str]] | None = None, literals: dict[str, str] | None = None
+) -> list:
+    """Outputs as the committed notebook stores them: every text passed through the sanitizer (ports, run
+    ids, times, durations, paths), and each `literals` key (a workspace's folder, its password) replaced."""
+    patterns = sanitizer() if patterns is None else patterns
+    replacements = sorted((literals or {}).items(), key=lambda item: -len(item[0]))
+
+    def clean(value: object) -> object:
+        if isinstance(value, list):
+            value = "".join(value)
+        if not isinstance(value, str):
+            return value
+        for old, new in replacements:
+            if old:
+                value = value.replace(old, new)
+        for regex, replace in patterns:
+            value = re.sub(regex, replace, value)
+        return value
+
+    stored = []
+    for output in outputs:
+        output = copy.deepcopy(output)
+        if "text" in output:
+            output["text"] = clean(output["text"])
+        for mime in TEXT_KEYS:
+            if mime in output.get("data", {}):
+                output["data"][mime] = clean(output["data"][mime])
+        stored.append(output)
+    return stored
+
+
 def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
     """Output values by key (stream name or MIME type), sanitized, in order: nbval's comparison form."""
     flat: dict[str, list] = defaultdict(list)

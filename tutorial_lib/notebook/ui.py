@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from tutorial_lib import learner_project, services
+from tutorial_lib import env_vars, learner_project, services
 from tutorial_lib.clients.dagster import LOCATION_NAME
 from tutorial_lib.workspace import Workspace
 
@@ -96,8 +97,19 @@ def exercise_files(workspace: Workspace, name: str) -> object:
     return Markdown("  \n".join(links))
 
 
-def pointer(url: str, what: str, label: str) -> object:
-    """A Markdown line for the notebook: a link to the page and what to look for there."""
+def pointer(url: str, what: str, label: str, workspace: Workspace | None = None) -> object:
+    """A Markdown line for the notebook: a link to the page and what to look for there. While the pictures
+    of the docs are retaken (`make refresh`), the page's picture is taken too."""
     from IPython.display import Markdown
 
+    from tutorial_lib.notebook import screenshots
+
+    if os.environ.get(env_vars.SCREENSHOTS):
+        workspace = Workspace.of(workspace)
+        shot = screenshots.wanted(workspace, label)
+        if shot is not None:
+            try:
+                screenshots.take(url, shot, workspace.home)
+            except (RuntimeError, OSError) as error:  # the refresh reports the picture missing
+                print(error, file=sys.stderr)
     return Markdown(f"➜ [{label}]({url}): {what}")

@@ -55,11 +55,18 @@ class Verdict:
         """The checks that do not hold."""
         return [check for check in self.checks if not check.ok]
 
+    @property
+    def heading(self) -> str:
+        """One line: the title, and whether everything is as it should be."""
+        if self.passed:
+            return f"✔ {self.title}: as expected"
+        return f"✘ {self.title}: {len(self.failures)} of {len(self.checks)} not as expected"
+
     def __repr__(self) -> str:
         width = max(len(check.claim) for check in self.checks)
-        lines = [f"{self.title}: {'PASSED' if self.passed else 'FAILED'}"]
+        lines = [self.heading]
         for check in self.checks:
-            mark = "ok  " if check.ok else "FAIL"
+            mark = "✔" if check.ok else "✘"
             line = f"  {mark} {check.claim:<{width}}  {_show(check.found)}"
             if not check.ok:
                 line += f"  (expected {_show(check.expected)})"
@@ -67,17 +74,21 @@ class Verdict:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        # The "expected instead" column only when something is not as expected: an empty one reads as noise.
+        wrong = not self.passed
+        left = "style='text-align:left'"
         rows = "".join(
-            f"<tr><td>{'✔' if check.ok else '✘'}</td><td style='text-align:left'>{html.escape(check.claim)}"
-            f"</td><td style='text-align:left'>{html.escape(_show(check.found))}</td>"
-            f"<td style='text-align:left'>{'' if check.ok else html.escape(_show(check.expected))}</td></tr>"
+            f"<tr><td>{'✔' if check.ok else '✘'}</td><td {left}>{html.escape(check.claim)}</td>"
+            f"<td {left}>{html.escape(_show(check.found))}</td>"
+            + (f"<td {left}>{'' if check.ok else html.escape(_show(check.expected))}</td>" if wrong else "")
+            + "</tr>"
             for check in self.checks
         )
+        extra = f"<th {left}>expected instead</th>" if wrong else ""
         return (
-            f"<p><b>{html.escape(self.title)}: {'passed' if self.passed else 'FAILED'}</b></p>"
-            "<table><thead><tr><th></th><th style='text-align:left'>check</th>"
-            "<th style='text-align:left'>found</th><th style='text-align:left'>expected instead</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>"
+            f"<p><b>{html.escape(self.heading)}</b></p>"
+            f"<table><thead><tr><th></th><th {left}>what you should see</th><th {left}>what is there</th>"
+            f"{extra}</tr></thead><tbody>{rows}</tbody></table>"
         )
 
 

@@ -1,0 +1,238 @@
+"""Pictures of the UI pages the notebooks point to, taken at the moment a notebook points to them.
+
+The refresh tool (`make refresh`) runs each stage with the exercises solved and AIRLIFT_TUTORIAL_SCREENSHOTS
+naming a folder: then `ui.pointer`, for each page registered below, has Chromium (through Playwright, in a
+process of its own: the kernel's event loop would refuse Playwright's synchronous API) log in, wait until the
+page shows what the notebook promises, check that no pop-up covers it, and save the picture. The notebooks
+embed the pictures from `docs/screenshots/`; the browser test takes them with the same `capture`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tutorial_lib import env_vars, services
+from tutorial_lib.workspace import REPO_ROOT, Workspace
+
+DOCS = REPO_ROOT / "docs" / "screenshots"
+CHROMIUM = Path(os.environ.get("AIRLIFT_TUTORIAL_CHROMIUM", "/usr/bin/chromium"))
+VIEWPORT = {"width": 1400, "height": 860}
+# A pop-up: Blueprint's dialogs and overlays (Dagster), Bootstrap's modals (Airflow), JupyterLab's toasts (its
+# "official Jupyter news?" question among them).
+POP_UPS = (
+    "[role=dialog]:visible, .bp5-overlay-open:visible, .bp4-overlay-open:visible, .modal.show:visible, "
+    ".Toastify__toast:visible"
+)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture: the stage and pointer label that take it, its file name, what the page must show first."""
+
+    stage: str
+    label: str  # the label of the `ui.pointer` that points to the page
+    name: str  # the file, docs/screenshots/<name>.png
+    texts: tuple[str, ...]
+    caption: str
+
+    @property
+    def file(self) -> str:
+        """The picture's file name."""
+        return f"{self.name}.png"
+
+
+SHOTS = (
+    Shot(
+        "peer",
+        "Dagster: asset lineage",
+        "peer-asset-lineage",
+        ("rebuild_customers_list",),
+        "Dagster's asset lineage after peering: the DAG is one asset, not materialized yet",
+    ),
+    Shot(
+        "peer",
+        "Dagster: the DAG asset's checks",
+        "peer-asset-check",
+        ("validate_exported_csv",),
+        "The DAG asset's Checks tab: validate_exported_csv ran after the Airflow run",
+    ),
+    Shot(
+        "observe",
+        "Dagster: asset lineage",
+        "observe-asset-lineage",
+        ("raw_customers", "customers_csv"),
+        "After observing: each task's assets, with the DAG asset last",
+    ),
+    Shot(
+        "partitions",
+        "Dagster: customers_csv partitions",
+        "partitions-customers-csv",
+        ("Partitions", "customers_csv"),
+        "customers_csv's partitions: one day materialized by an Airflow backfill",
+    ),
+    Shot(
+        "partitions",
+        "Dagster: the airlift sensor",
+        "partitions-failing-sensor-ticks",
+        ("airflow__airflow_dag_status_sensor", "Failure"),
+        "The airlift sensor's ticks fail while a run's logical date matches no partition",
+    ),
+    Shot(
+        "migrate",
+        "Airflow: DAGs",
+        "migrate-marked-as-proxied",
+        ("Marked as Proxied",),
+        "Airflow's DAG list: the tag says how many tasks are proxied to Dagster",
+    ),
+    Shot(
+        "migrate",
+        "Airflow: build_dbt_models log",
+        "migrate-proxied-task-log",
+        ("Launched Dagster run",),
+        "The proxied task's log in Airflow: it launched a Dagster run and waited for it",
+    ),
+    Shot(
+        "migrate",
+        "Dagster: that run",
+        "migrate-dagster-run",
+        ("jaffle_shop_dbt_assets",),
+        "The Dagster run that the proxied build_dbt_models task launched",
+    ),
+    Shot(
+        "decommission",
+        "Dagster: the schedule",
+        "decommission-schedule",
+        ("rebuild_customers_list", "0 0 * * *"),
+        "The schedule that replaces Airflow's: daily at midnight UTC",
+    ),
+    Shot(
+        "dag_level",
+        "Airflow: the DAG's graph",
+        "dag-level-override-task",
+        ("DAGSTER_OVERRIDE_DAG_rebuild_customers_list",),
+        "Proxied as a whole, the DAG is one task in Airflow",
+    ),
+    Shot(
+        "component",
+        "Dagster: the mirrored run",
+        "component-mirrored-run",
+        ("customers_csv",),
+        "The component mirrors an Airflow run as a run of the job rebuild_customers_list",
+    ),
+)
+
+
+class PopUpInTheWay(RuntimeError):
+    """A dialog or overlay covers the page: the picture would show it instead of the page."""
+
+
+def wanted(workspace: Workspace, label: str) -> Shot | None:
+    """The picture a pointer takes: registered for the workspace's stage and the label, when pictures are
+    being taken (AIRLIFT_TUTORIAL_SCREENSHOTS names their folder)."""
+    if not os.environ.get(env_vars.SCREENSHOTS):
+        return None
+    stage = workspace.read_state().get("stage")
+    return next((shot for shot in SHOTS if (shot.stage, shot.label) == (stage, label)), None)
+
+
+def capture(
+    tab: Any,
+    url: str,
+    out: Path,
+    texts: tuple[str, ...] | list[str],
+    timeout: float = 90,
+    *,
+    navigate: bool = True,
+) -> list[str]:
+    """Open `url` in a Playwright tab (unless it is open already), wait for each of `texts`, and save a
+    picture to `out`; the texts it never showed. Raises PopUpInTheWay when a dialog covers the page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if navigate:
+        tab.goto(url)
+    deadline = time.monotonic() + timeout
+    missing = []
+    for text in texts:
+        try:
+            left = max(deadline - time.monotonic(), 1)
+            tab.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=left * 1000)
+        except PlaywrightTimeout:
+            missing.append(text)
+    try:  # Dagster draws its graph's nodes first and fills them in ("Loading...") a moment later
+        tab.wait_for_function("() => !/Loading(\\.\\.\\.|…)/.test(document.body.innerText)", timeout=15_000)
+    except PlaywrightTimeout:
+        pass  # the picture is taken as the page is
+    tab.wait_for_timeout(500)  # the last requests drawn
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(out), full_page=False)
+    covering = tab.locator(POP_UPS)
+    if covering.count():
+        raise PopUpInTheWay(f"a pop-up covers {url}: {covering.first.inner_text()[:200]!r} (picture: {out})")
+    return missing
+
+
+def take(url: str, shot: Shot, home: str | Path | None = None) -> Path:
+    """Take one registered picture in a process of its own (the kernel's event loop refuses Playwright's
+    synchronous API); the picture's path."""
+    folder = Path(os.environ.get(env_vars.SCREENSHOTS) or DOCS)
+    out = folder / shot.file
+    argv = [sys.executable, "-m", __name__, url, str(out), *shot.texts]
+    if home is not None:
+        argv[3:3] = ["--home", str(home)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    if done.returncode:
+        raise RuntimeError(f"The picture {shot.file} was not taken: {done.stderr.strip()[-1500:]}")
+    return out
+
+
+def _log_in_to_airflow(tab: Any, base: str, workspace: Workspace) -> None:
+    """Airflow's own login form, as a learner fills it in."""
+    tab.goto(f"{base}login/")
+    tab.fill("input[name=username]", services.AIRFLOW_USER)
+    tab.fill("input[name=password]", workspace.secret("airflow_password"))
+    tab.click("input[type=submit], button[type=submit]")
+    tab.wait_for_load_state()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Take one picture: log in to the workspace's services, open the page, wait for the texts, save it."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--home", default=None)
+    parser.add_argument("url")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("texts", nargs="*")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    workspace = Workspace.of(args.home)
+    user, password = services.login(workspace)
+    links = services.ui_links(workspace)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"] if os.geteuid() == 0 else []
+        )
+        try:
+            context = browser.new_context(
+                viewport=VIEWPORT, http_credentials={"username": user, "password": password}
+            )
+            tab = context.new_page()
+            if "airflow" in links and args.url.startswith(links["airflow"]):
+                _log_in_to_airflow(tab, links["airflow"], workspace)
+            missing = capture(tab, args.url, args.out, args.texts)
+        finally:
+            browser.close()
+    if missing:
+        print(f"{args.url} did not show {missing}; the picture is {args.out}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

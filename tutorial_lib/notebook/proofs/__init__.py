@@ -19,6 +19,7 @@ from tutorial_lib.names import (
     TASKS,
 )
 from tutorial_lib.notebook.proofs import answers
+from tutorial_lib.notebook.proofs.caveats import remember_runs, runs_before_and_after
 from tutorial_lib.notebook.proofs.component import component_assets, component_run_observed
 from tutorial_lib.notebook.proofs.dag_level import (
     dag_level_operators,
@@ -51,10 +52,12 @@ from tutorial_lib.notebook.proofs.migrate import (
 from tutorial_lib.notebook.proofs.observe import run_observed_per_task, task_mapped_assets
 from tutorial_lib.notebook.proofs.partitions import (
     daily_partitions,
+    db_clean_kept,
     misaligned_run_refused,
     partitions_materialized,
     sensor_failing_on,
     sensor_recovered,
+    static_partitions_lost,
 )
 from tutorial_lib.notebook.proofs.peer import (
     csv_check_passed,
@@ -87,6 +90,11 @@ __all__ = [
     "misaligned_run_refused",
     "sensor_failing_on",
     "sensor_recovered",
+    "static_partitions_lost",
+    "db_clean_kept",
+    # partitions: the Airflow runs before and after `airflow db clean`
+    "remember_runs",
+    "runs_before_and_after",
     # migrate
     "executable_assets",
     "operators_follow_proxied_state",

@@ -1,10 +1,28 @@
-"""Stage 3, partitions: daily partitions aligned with Airflow's logical dates; a misaligned run refused."""
+"""Stage 3, partitions: daily partitions aligned with Airflow's logical dates; a misaligned run refused; what
+a static partitions definition gets; what `airflow db clean` keeps."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from tutorial_lib.names import AIRFLOW_RUN_ID_METADATA_KEY, DAG_ID, SENSOR_NAME, TASK_ASSETS
+from customers_pipeline.schedule import START_DATE
+from tutorial_lib.clients.airflow import parse_time
+from tutorial_lib.names import (
+    AIRFLOW_RUN_ID_METADATA_KEY,
+    CSV_ASSET,
+    DAG_ID,
+    RAW_TABLE,
+    SENSOR_NAME,
+    TASK_ASSETS,
+    TASKS,
+)
+from tutorial_lib.notebook.proofs.caveats import (
+    airflow_runs,
+    kept_by_db_clean,
+    observe_with_partitions,
+    observed_run,
+    remembered_runs,
+)
 from tutorial_lib.notebook.verdict import Check, prove
 from tutorial_lib.notebook.workbench import MisalignedRunError, Workbench
 
@@ -92,5 +110,73 @@ def sensor_recovered(wb: Workbench, day: str) -> None:
             Check("sensor ticks since the run started", True, bool(since)),
             Check("failed ticks among them", 0, since.count("FAILURE")),
             Check(f"assets re-materialized for {day} by that run", len(TASK_ASSETS), len(again)),
+        ],
+    )
+
+
+def db_clean_kept(wb: Workbench) -> None:
+    """`airflow db clean --tables dag_run` kept exactly what Airflow's rule says: per DAG, the newest run not
+    triggered by hand; the runs triggered by hand are gone, and so are the kept run's task instances. Compares
+    with the runs `remember_runs` stored before the clean-up."""
+    before, moment = remembered_runs(wb)
+    after = airflow_runs(wb)
+    started_before = {run.run_id for run in before if run.start_date and parse_time(run.start_date) < moment}
+    expected = [run for run in kept_by_db_clean(before, moment) if run.run_id in started_before]
+    left = [run for run in after if run.run_id in started_before]
+    newest = max(
+        (run for run in before if run.run_id in started_before and not run.external_trigger),
+        key=lambda run: parse_time(run.start_date or ""),
+        default=None,
+    )
+    prove(
+        "`airflow db clean` keeps each DAG's newest run not triggered by hand",
+        [
+            Check(
+                "runs left, of those started before the cut-off",
+                [r.label for r in expected],
+                [r.label for r in left],
+            ),
+            Check(
+                "the newest one not triggered by hand (a backfill) is kept",
+                newest is not None,
+                newest is not None and newest.run_id in {run.run_id for run in after},
+            ),
+            Check("runs deleted", len(started_before) - len(expected), len(started_before) - len(left)),
+            Check("runs triggered by hand (REST API, UI) left", 0, sum(run.external_trigger for run in left)),
+            Check(
+                "task instances left in them (cleaned by age too)", 0, sum(run.task_instances for run in left)
+            ),
+        ],
+    )
+
+
+def static_partitions_lost(wb: Workbench) -> None:
+    """The airlift sensor records a run's materializations of assets with a StaticPartitionsDefinition without
+    a partition, and no error; the same assets with daily partitions get the run's day."""
+    from dagster import DailyPartitionsDefinition, StaticPartitionsDefinition
+
+    run = observed_run(wb)
+    day = run.logical_date[:10]
+    mapped = {TASKS[0]: RAW_TABLE, TASKS[-1]: CSV_ASSET}  # the two tasks with one asset each
+    static = observe_with_partitions(wb, run, StaticPartitionsDefinition([day]), mapped)
+    daily = observe_with_partitions(wb, run, DailyPartitionsDefinition(start_date=START_DATE), mapped)
+    prove(
+        f"A static partition named {day} stays empty (the run is recorded without a partition)",
+        [
+            Check(
+                "the sensor's tick", "succeeded", f"failed: {static.error}" if static.error else "succeeded"
+            ),
+            Check("task assets materialized from the run", len(mapped), len(static.partitions)),
+            Check("their partition", {"none"}, {key or "none" for key in static.partitions.values()}),
+            Check(
+                f"partition {day} materialized",
+                False,
+                any(day in days for days in static.materialized_partitions.values()),
+            ),
+            Check(
+                "their partition with DailyPartitionsDefinition instead",
+                {day},
+                {key or "none" for key in daily.partitions.values()},
+            ),
         ],
     )

@@ -174,3 +174,22 @@ def test_a_failing_dag_run_names_the_task_and_the_bad_line_and_the_csv_is_restor
     assert "load_raw_customers" in message and "line 101" in message, message
     assert wb.workspace.raw_customers_csv.read_bytes() == original
     assert wb.run_dag(timeout=300).state == "success"
+
+
+def test_a_stage_start_during_a_run_stops_the_run_first_and_airflow_keeps_scheduling(
+    running: services.Services,
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("peer")
+    finished = wb.run_dag(timeout=120).run_id
+    wb.cli("airflow", "dags", "trigger", tutorial_lib.DAG_ID)  # as the peer exercise asks, from a terminal
+    [pending] = {run["dag_run_id"] for run in wb.airflow.dag_runs(tutorial_lib.DAG_ID)} - {finished}
+    # Not started yet, and with no queued time (the command line sets none): still the newest run.
+    assert wb.latest_run().run_id == pending
+    deadline = time.monotonic() + 60
+    while wb.airflow.dag_run(tutorial_lib.DAG_ID, pending).state != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    wb.start_stage("peer")  # a run deleted while the scheduler schedules it once killed Airflow's scheduler
+    assert wb.airflow.dag_runs(tutorial_lib.DAG_ID) == []
+    assert wb.run_dag(timeout=120).state == "success"  # the scheduler is alive
+    wb.start_stage("peer")

@@ -197,6 +197,10 @@ class AirflowClient:
         """Delete a DAG run and its task instances."""
         self.request("DELETE", f"dags/{dag_id}/dagRuns/{run_id}")
 
+    def mark_run_failed(self, dag_id: str, run_id: str) -> None:
+        """Set a run's state to failed, as the UI's "Mark failed" does: its running tasks are stopped."""
+        self.request("PATCH", f"dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """The log text of one task try."""
         path = f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{max(try_number, 1)}"

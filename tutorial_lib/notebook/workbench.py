@@ -30,6 +30,10 @@ from tutorial_lib.notebook import grading, proxied_state
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
+UNFINISHED_RUN_STATES = frozenset({"queued", "running"})
+UNFINISHED_TASK_STATES = frozenset({"queued", "running", "scheduled", "restarting", "up_for_retry"})
+SCHEDULER_LOOP_SECONDS = 1.5
+
 
 @dataclass
 class Workbench:
@@ -97,6 +101,22 @@ class Workbench:
         if dag_id not in self.airflow.dag_ids():
             return 0
         runs = self.airflow.dag_runs(dag_id)
+        # Airflow's scheduler dies (StaleDataError) when a run it is scheduling disappears under it: a run in
+        # flight is stopped first, and deleted once no task of it runs any more.
+        in_flight = [run["dag_run_id"] for run in runs if run["state"] in UNFINISHED_RUN_STATES]
+        for run_id in in_flight:
+            self.airflow.mark_run_failed(dag_id, run_id)
+        if in_flight:
+
+            def settled() -> bool:
+                return not any(
+                    task.get("state") in UNFINISHED_TASK_STATES
+                    for run_id in in_flight
+                    for task in self.airflow.dag_run(dag_id, run_id).tasks
+                )
+
+            wait_until(settled, what="Airflow to stop the runs in flight", timeout=60, show=False)
+            time.sleep(SCHEDULER_LOOP_SECONDS)  # a loop of the scheduler that loaded them before has ended
         for run in runs:
             self.airflow.delete_run(dag_id, run["dag_run_id"])
         return len(runs)
@@ -441,7 +461,9 @@ class Workbench:
         runs = self.airflow.dag_runs(dag_id)
         if not runs:
             raise WorkspaceError(f"{dag_id} has not run yet in this stage: run the cell that triggers it.")
-        newest = max(runs, key=lambda run: run.get("start_date") or run.get("queued_at") or "")
+        # A run not started yet (just triggered: no start date, nor a queued time from the command line) is
+        # the newest.
+        newest = max(runs, key=lambda run: (run.get("start_date") is None, run.get("start_date") or ""))
         return self.airflow.dag_run(dag_id, newest["dag_run_id"])
 
     def executions(self, run: DagRun) -> list[dict[str, object]]:

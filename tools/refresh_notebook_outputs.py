@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 
 import nbformat
 
@@ -58,11 +59,21 @@ def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
     if workspace.backup_project():
         shutil.rmtree(workspace.definitions_dir)
         workspace.install_definitions()
+    # A later stage's starter does not load on its own (it builds on earlier exercises); the first one does.
+    workspace.update_state(definitions=None)
     if workspace.backup_dags():
         shutil.rmtree(workspace.dags_dir)
         workspace.install_dags()
     unsolved = execute(stage, workspace, solved=False)
+    started = time.time()
     solved = execute(stage, workspace, solved=True, pictures=pictures)
+    stale = [
+        shot.file
+        for shot in screenshots.SHOTS
+        if pictures and shot.stage == stage and (screenshots.DOCS / shot.file).stat().st_mtime < started
+    ]
+    if stale:  # the kernel's stderr, in the executed notebook, says why
+        sys.exit(f"{stage}: pictures not taken: {stale}; see the executed notebook in {workspace.runs_dir}")
     path = runner.stage_notebooks()[stage]
     notebook = nbformat.read(path, as_version=4)
     literals = private_values(workspace)

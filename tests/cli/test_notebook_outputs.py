@@ -69,12 +69,14 @@ def test_published_outputs_replace_ports_run_ids_times_paths_and_literals() -> N
     text = (
         "http://127.0.0.1:41234/runs/0b5c1f0e-1d2e-4f3a-9b8c-7d6e5f4a3b2c "
         "manual__2026-12-05T20:13:38.123+00:00 backfill__2026-01-02T00:00:00+00:00 "
-        "at 2026-12-05 20:13:38, took 3.2 s, /srv/ws/data/customers.csv, password s3cret\n"
+        "at 2026-12-05 20:13:38, took 3.2 s, /srv/ws/data/customers.csv, password s3cret, "
+        "at .workbench/project/dagster_defs/peer.py and ../.workbench/dags/x.py\n"
     )
     [stored] = notebook_outputs.published([_stdout(text)], literals={"s3cret": "<password>"})
     assert stored["text"] == (
         "http://127.0.0.1:<port>/runs/<run id> manual__<time> backfill__2026-01-02T00:00:00+00:00 "
-        "at <time>, took <n> s, <workspace>/data/customers.csv, password <password>\n"
+        "at <time>, took <n> s, <workspace>/data/customers.csv, password <password>, "
+        "at <workspace>/project/dagster_defs/peer.py and <workspace>/dags/x.py\n"
     )
     html = {**_result("x"), "data": {"text/html": "<a href='http://127.0.0.1:8080/home'>Airflow</a>"}}
     assert notebook_outputs.published([html])[0]["data"]["text/html"] == (

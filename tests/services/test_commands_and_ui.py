@@ -30,6 +30,19 @@ def test_the_airflow_passthrough_acts_on_the_workspace(tmp_path: Path) -> None:
     assert (tmp_path / "ws" / "airflow" / "scheduler_wake").exists()
 
 
+def test_the_airflow_passthrough_prints_no_deprecation_noise_unless_asked(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+    done = _cli(tmp_path / "ws", "airflow", "config", "get-value", "core", "dags_folder")
+    assert done.returncode == 0 and "Warning" not in done.stdout + done.stderr, done.stderr[-2000:]
+    monkeypatch.setenv(
+        "PYTHONWARNINGS", "default"
+    )  # asked for: Airflow 2.11's own deprecation notes come back
+    noisy = _cli(tmp_path / "ws", "airflow", "config", "get-value", "core", "dags_folder")
+    assert "Warning" in noisy.stdout + noisy.stderr
+
+
 def test_the_dagster_passthrough_uses_the_workspace_dagster_home(tmp_path: Path) -> None:
     script = "import os; print(os.environ['DAGSTER_HOME']); print(os.getcwd())"
     home = (tmp_path / "ws").resolve()

@@ -123,7 +123,7 @@ SHOTS = (
         "component",
         "Dagster: the mirrored run",
         "component-mirrored-run",
-        ("customers_csv",),
+        ("rebuild_customers_list", "9 assets"),
         "The component mirrors an Airflow run as a run of the job rebuild_customers_list",
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from tutorial_lib.notebook import grading, proxied_state
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a terminal's colours, noise in a notebook
 UNFINISHED_RUN_STATES = frozenset({"queued", "running"})
 UNFINISHED_TASK_STATES = frozenset({"queued", "running", "scheduled", "restarting", "up_for_retry"})
 SCHEDULER_LOOP_SECONDS = 1.5
@@ -314,7 +316,7 @@ class Workbench:
 
         print(f"$ {commands.shown(tool, args)}", flush=True)
         done = commands.run(self.workspace, tool, args, capture_output=True, text=True)
-        print((done.stdout + done.stderr).strip()[-3000:])
+        print(ANSI_CODES.sub("", done.stdout + done.stderr).strip()[-3000:])
         if check and done.returncode != 0:
             raise WorkspaceError(f"`{commands.shown(tool, args)}` failed with exit code {done.returncode}.")
         return done.returncode

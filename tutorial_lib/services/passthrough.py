@@ -15,19 +15,24 @@ TOOLS = ("airflow", "dagster", "dagster-airlift")
 
 
 def environment(ws: Workspace, tool: str) -> dict[str, str]:
-    """The environment `tool` needs to act on this workspace (its Airflow home and database, Dagster home)."""
+    """The environment `tool` needs to act on this workspace (its Airflow home and database, Dagster home).
+    Python's warnings are off unless PYTHONWARNINGS says otherwise: Airflow 2.11 prints a screenful of
+    deprecation notes about its own internals with every command, in which a learner misses the answer."""
     if tool in ("airflow", "dagster-airlift"):
         airflow = services.service_record(ws, "airflow") or {}
         dagster = services.service_record(ws, "dagster") or {}
-        return services.airflow_env(
+        env = services.airflow_env(
             ws,
             port=airflow.get("port", 0),
             dagster_url=dagster.get("url", ""),
             path_prefix=airflow.get("path_prefix", ""),
         )
-    if tool == "dagster":
-        return services.dagster_env(ws)
-    raise ValueError(f"Unknown tool {tool!r}; choose one of: {', '.join(TOOLS)}.")
+    elif tool == "dagster":
+        env = services.dagster_env(ws)
+    else:
+        raise ValueError(f"Unknown tool {tool!r}; choose one of: {', '.join(TOOLS)}.")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
 
 
 def run(ws: Workspace, tool: str, args: Sequence[str], **kwargs: object) -> subprocess.CompletedProcess:

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import nbformat
 
@@ -95,8 +96,11 @@ def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
 
 def private_values(workspace: Workspace) -> dict[str, str]:
     """What must not reach a committed notebook, and what stands for it: the workspace's folder, the
-    repository's, and every secret of the workspace."""
+    repository's, every secret of the workspace, and the dates around the day of the refresh."""
     values = {str(workspace.home): "<workspace>", str(REPO_ROOT): "<repo>"}
+    today = datetime.now(UTC).date()  # a schedule's next tick, the partitions up to now
+    for days, name in ((-1, "<yesterday>"), (0, "<today>"), (1, "<tomorrow>")):
+        values[(today + timedelta(days=days)).isoformat()] = name
     for secret in sorted(workspace.secrets_dir.glob("*")):
         if secret.is_file() and secret.read_text().strip():
             values[secret.read_text().strip()] = "<password>"

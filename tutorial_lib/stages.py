@@ -36,6 +36,16 @@ class DefinitionsModule:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture of a UI page a stage's notebook points to (`ui.pointer` with this label), embedded there."""
+
+    label: str
+    name: str  # docs/screenshots/<name>.png
+    texts: tuple[str, ...]  # what the page shows once it is drawn
+    caption: str
+
+
+@dataclass(frozen=True)
 class Stage:
     """One step of the migration: a notebook, the definitions it starts from, and its proofs."""
 
@@ -46,6 +56,7 @@ class Stage:
     proofs: str  # the module of tutorial_lib.notebook.proofs with this stage's proofs
     variant: bool = False  # another way upstream documents, run after the core stages
     summary: str = ""
+    pictures: tuple[Picture, ...] = ()
 
     @property
     def start_definitions(self) -> DefinitionsModule:
@@ -87,6 +98,20 @@ STAGES: tuple[Stage, ...] = (
         ("peer", "peer_check"),
         proofs="peer",
         summary="the DAG is an asset in Dagster, materialized by each DAG run, with a check on the CSV",
+        pictures=(
+            Picture(
+                "Dagster: asset lineage",
+                "peer-asset-lineage",
+                ("rebuild_customers_list",),
+                "Dagster's asset lineage after peering: the DAG is one asset, not materialized yet",
+            ),
+            Picture(
+                "Dagster: the DAG asset's checks",
+                "peer-asset-check",
+                ("validate_exported_csv",),
+                "The DAG asset's Checks tab: validate_exported_csv ran after the Airflow run",
+            ),
+        ),
     ),
     Stage(
         "observe",
@@ -95,6 +120,14 @@ STAGES: tuple[Stage, ...] = (
         ("observe",),
         proofs="observe",
         summary="each task's assets (DuckDB table, dbt models, CSV) materialize from the Airflow run",
+        pictures=(
+            Picture(
+                "Dagster: asset lineage",
+                "observe-asset-lineage",
+                ("raw_customers", "customers_csv"),
+                "After observing: each task's assets, with the DAG asset last",
+            ),
+        ),
     ),
     Stage(
         "partitions",
@@ -103,6 +136,20 @@ STAGES: tuple[Stage, ...] = (
         ("partitions",),
         proofs="partitions",
         summary="backfilled days become daily partitions; a misaligned run is refused",
+        pictures=(
+            Picture(
+                "Dagster: customers_csv partitions",
+                "partitions-customers-csv",
+                ("Partitions", "customers_csv"),
+                "customers_csv's partitions: one day materialized by an Airflow backfill",
+            ),
+            Picture(
+                "Dagster: the airlift sensor",
+                "partitions-failing-sensor-ticks",
+                ("airflow__airflow_dag_status_sensor", "Failure"),
+                "The airlift sensor's ticks fail while a run's logical date matches no partition",
+            ),
+        ),
     ),
     Stage(
         "migrate",
@@ -111,6 +158,26 @@ STAGES: tuple[Stage, ...] = (
         ("migrate",),
         proofs="migrate",
         summary="tasks proxied through the YAML run in Dagster, launched by Airflow",
+        pictures=(
+            Picture(
+                "Airflow: DAGs",
+                "migrate-marked-as-proxied",
+                ("Marked as Proxied",),
+                "Airflow's DAG list: the tag says how many tasks are proxied to Dagster",
+            ),
+            Picture(
+                "Airflow: build_dbt_models log",
+                "migrate-proxied-task-log",
+                ("Launched Dagster run",),
+                "The proxied task's log in Airflow: it launched a Dagster run and waited for it",
+            ),
+            Picture(
+                "Dagster: that run",
+                "migrate-dagster-run",
+                ("jaffle_shop_dbt_assets",),
+                "The Dagster run that the proxied build_dbt_models task launched",
+            ),
+        ),
     ),
     Stage(
         "decommission",
@@ -119,6 +186,14 @@ STAGES: tuple[Stage, ...] = (
         ("decommission",),
         proofs="decommission",
         summary="the DAG leaves Airflow; a Dagster schedule replaces it",
+        pictures=(
+            Picture(
+                "Dagster: the schedule",
+                "decommission-schedule",
+                ("rebuild_customers_list", "0 0 * * *"),
+                "The schedule that replaces Airflow's: daily at midnight UTC",
+            ),
+        ),
     ),
     Stage(
         "dag_level",
@@ -128,6 +203,14 @@ STAGES: tuple[Stage, ...] = (
         proofs="dag_level",
         variant=True,
         summary="assets mapped to the DAG; the DAG proxied as one task",
+        pictures=(
+            Picture(
+                "Airflow: the DAG's graph",
+                "dag-level-override-task",
+                ("DAGSTER_OVERRIDE_DAG_rebuild_customers_list",),
+                "Proxied as a whole, the DAG is one task in Airflow",
+            ),
+        ),
     ),
     Stage(
         "component",
@@ -137,6 +220,14 @@ STAGES: tuple[Stage, ...] = (
         proofs="component",
         variant=True,
         summary="stages 1 and 2 as an AirflowInstanceComponent in YAML",
+        pictures=(
+            Picture(
+                "Dagster: the mirrored run",
+                "component-mirrored-run",
+                ("rebuild_customers_list", "9 assets"),
+                "The component mirrors an Airflow run as a run of the job rebuild_customers_list",
+            ),
+        ),
     ),
 )
 

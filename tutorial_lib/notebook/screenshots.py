@@ -1,10 +1,11 @@
 """Pictures of the UI pages the notebooks point to, taken at the moment a notebook points to them.
 
 The refresh tool (`make refresh`) runs each stage with the exercises solved and AIRLIFT_TUTORIAL_SCREENSHOTS
-naming a folder: then `ui.pointer`, for each page registered below, has Chromium (through Playwright, in a
-process of its own: the kernel's event loop would refuse Playwright's synchronous API) log in, wait until the
-page shows what the notebook promises, check that no pop-up covers it, and save the picture. The notebooks
-embed the pictures from `docs/screenshots/`; the browser test takes them with the same `capture`.
+naming a folder. Then `ui.pointer`, for each page in its stage's `pictures` (`tutorial_lib/stages.py`), has
+Chromium (through Playwright, in a process of its own: the kernel's event loop would refuse Playwright's
+synchronous API) log in, wait until the page shows what the notebook promises, check that no pop-up covers
+it, and save the picture. The notebooks embed the pictures from `docs/screenshots/`; the browser test takes
+its own with the same `capture`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib import env_vars, services
+from tutorial_lib import env_vars, services, stages
 from tutorial_lib.workspace import REPO_ROOT, Workspace
 
 DOCS = REPO_ROOT / "docs" / "screenshots"
@@ -34,7 +35,7 @@ POP_UPS = (
 
 @dataclass(frozen=True)
 class Shot:
-    """One picture: the stage and pointer label that take it, its file name, what the page must show first."""
+    """One picture: the stage whose notebook takes and shows it, and the registry's `stages.Picture`."""
 
     stage: str
     label: str  # the label of the `ui.pointer` that points to the page
@@ -48,84 +49,10 @@ class Shot:
         return f"{self.name}.png"
 
 
-SHOTS = (
-    Shot(
-        "peer",
-        "Dagster: asset lineage",
-        "peer-asset-lineage",
-        ("rebuild_customers_list",),
-        "Dagster's asset lineage after peering: the DAG is one asset, not materialized yet",
-    ),
-    Shot(
-        "peer",
-        "Dagster: the DAG asset's checks",
-        "peer-asset-check",
-        ("validate_exported_csv",),
-        "The DAG asset's Checks tab: validate_exported_csv ran after the Airflow run",
-    ),
-    Shot(
-        "observe",
-        "Dagster: asset lineage",
-        "observe-asset-lineage",
-        ("raw_customers", "customers_csv"),
-        "After observing: each task's assets, with the DAG asset last",
-    ),
-    Shot(
-        "partitions",
-        "Dagster: customers_csv partitions",
-        "partitions-customers-csv",
-        ("Partitions", "customers_csv"),
-        "customers_csv's partitions: one day materialized by an Airflow backfill",
-    ),
-    Shot(
-        "partitions",
-        "Dagster: the airlift sensor",
-        "partitions-failing-sensor-ticks",
-        ("airflow__airflow_dag_status_sensor", "Failure"),
-        "The airlift sensor's ticks fail while a run's logical date matches no partition",
-    ),
-    Shot(
-        "migrate",
-        "Airflow: DAGs",
-        "migrate-marked-as-proxied",
-        ("Marked as Proxied",),
-        "Airflow's DAG list: the tag says how many tasks are proxied to Dagster",
-    ),
-    Shot(
-        "migrate",
-        "Airflow: build_dbt_models log",
-        "migrate-proxied-task-log",
-        ("Launched Dagster run",),
-        "The proxied task's log in Airflow: it launched a Dagster run and waited for it",
-    ),
-    Shot(
-        "migrate",
-        "Dagster: that run",
-        "migrate-dagster-run",
-        ("jaffle_shop_dbt_assets",),
-        "The Dagster run that the proxied build_dbt_models task launched",
-    ),
-    Shot(
-        "decommission",
-        "Dagster: the schedule",
-        "decommission-schedule",
-        ("rebuild_customers_list", "0 0 * * *"),
-        "The schedule that replaces Airflow's: daily at midnight UTC",
-    ),
-    Shot(
-        "dag_level",
-        "Airflow: the DAG's graph",
-        "dag-level-override-task",
-        ("DAGSTER_OVERRIDE_DAG_rebuild_customers_list",),
-        "Proxied as a whole, the DAG is one task in Airflow",
-    ),
-    Shot(
-        "component",
-        "Dagster: the mirrored run",
-        "component-mirrored-run",
-        ("rebuild_customers_list", "9 assets"),
-        "The component mirrors an Airflow run as a run of the job rebuild_customers_list",
-    ),
+SHOTS = tuple(
+    Shot(stage.name, picture.label, picture.name, picture.texts, picture.caption)
+    for stage in stages.STAGES
+    for picture in stage.pictures
 )
 
 

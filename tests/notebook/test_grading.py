@@ -136,6 +136,18 @@ def test_a_load_error_is_two_short_lines_with_the_file_and_no_library_path() -> 
     assert "peer.py (peer) still has its TODO" in text and not feedback.done
 
 
+@pytest.mark.parametrize("shown", ["/tmp/ws/project", ".workbench/project", "project"])
+def test_a_load_error_names_the_learners_file_the_same_wherever_the_workspace_is(shown: str) -> None:
+    message = (
+        "Caused by: AttributeError: 'NoneType' object has no attribute 'list_dags'\n"
+        f"Where: {shown}/dagster_defs/peer_check.py, line 15: defs = build_defs_from_airflow_instance("
+    )
+    assert grading.short_load_error(message) == (
+        "AttributeError: 'NoneType' object has no attribute 'list_dags' "
+        "(at project/dagster_defs/peer_check.py, line 15: defs = build_defs_from_airflow_instance()"
+    )
+
+
 def test_a_syntax_error_is_placed_in_the_broken_file_not_in_the_line_that_imports_it() -> None:
     message = (
         "The Dagster code location 'airlift_tutorial' failed to load:\n"

@@ -430,6 +430,8 @@ def short_load_error(message: str) -> str:
     errors = [line for line in lines if re.match(r"^\w+(Error|Exception)\b", line)]
     what = (errors or causes or [lines[-1] if lines else message])[-1].strip()
     what = re.sub(r" \(/[^)]*\)", "", what)  # an installed package's path: not the learner's to fix
+    if where:  # wherever the workspace is, the learner's file is named as the notebooks name it
+        where = re.sub(r"^\S*?(?=project/dagster_defs/)", "", where)
     if what.startswith(("SyntaxError", "IndentationError", "TabError")):
         # Python names the broken file itself; the Where line would be the line that imports it.
         at = next((m for line in lines if (m := SYNTAX_AT.search(line))), None)

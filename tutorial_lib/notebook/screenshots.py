@@ -105,18 +105,31 @@ def capture(
     return missing
 
 
-def take(url: str, shot: Shot, home: str | Path | None = None) -> Path:
+def take(url: str, shot: Shot, home: str | Path | None = None, timeout: float = 90) -> Path:
     """Take one registered picture in a process of its own (the kernel's event loop refuses Playwright's
     synchronous API); the picture's path."""
     folder = Path(os.environ.get(env_vars.SCREENSHOTS) or DOCS)
     out = folder / shot.file
-    argv = [sys.executable, "-m", __name__, url, str(out), *shot.texts]
+    argv = [sys.executable, "-m", __name__, f"--timeout={timeout}", url, str(out), *shot.texts]
     if home is not None:
         argv[3:3] = ["--home", str(home)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     if done.returncode:
         raise RuntimeError(f"The picture {shot.file} was not taken: {done.stderr.strip()[-1500:]}")
     return out
+
+
+def direct(workspace: Workspace, url: str) -> tuple[str, str | None]:
+    """A UI link as Chromium opens it here, and the service it belongs to. A link through Jupyter (a path:
+    the service was started behind jupyter-server-proxy) goes straight to the service's port instead, which
+    serves the same path."""
+    for name, link in services.ui_links(workspace).items():
+        if url.startswith(link):
+            if link.startswith("/"):
+                port = (services.service_record(workspace, name) or {})["port"]
+                return f"http://127.0.0.1:{port}{url}", name
+            return url, name
+    return url, None
 
 
 def _log_in_to_airflow(tab: Any, base: str, workspace: Workspace) -> None:
@@ -132,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     """Take one picture: log in to the workspace's services, open the page, wait for the texts, save it."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--home", default=None)
+    parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the texts")
     parser.add_argument("url")
     parser.add_argument("out", type=Path)
     parser.add_argument("texts", nargs="*")
@@ -140,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workspace = Workspace.of(args.home)
     user, password = services.login(workspace)
-    links = services.ui_links(workspace)
+    url, service = direct(workspace, args.url)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox"] if os.geteuid() == 0 else []
@@ -150,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
                 viewport=VIEWPORT, http_credentials={"username": user, "password": password}
             )
             tab = context.new_page()
-            if "airflow" in links and args.url.startswith(links["airflow"]):
-                _log_in_to_airflow(tab, links["airflow"], workspace)
-            missing = capture(tab, args.url, args.out, args.texts)
+            if service == "airflow":
+                airflow, _ = direct(workspace, services.ui_links(workspace)["airflow"])
+                _log_in_to_airflow(tab, airflow, workspace)
+            missing = capture(tab, url, args.out, args.texts, timeout=args.timeout)
         finally:
             browser.close()
     if missing:

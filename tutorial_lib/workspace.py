@@ -75,6 +75,7 @@ class Workspace:
     runs_dir = property(lambda self: self.home / "runs")
     backups_dir = property(lambda self: self.home / "backups")
     secrets_dir = property(lambda self: self.home / "secrets")
+    tmp_dir = property(lambda self: self.home / "tmp")  # the services' TMPDIR
     state_file = property(lambda self: self.home / "state.json")
     duckdb_path = property(lambda self: self.home / "data" / "jaffle_shop.duckdb")
     customers_csv = property(lambda self: self.home / "data" / "customers.csv")

@@ -91,3 +91,32 @@ def test_tail_returns_the_last_lines_or_says_there_is_no_log(tmp_path: Path) -> 
     log.write_text("\n".join(f"line {i}" for i in range(100)))
     assert processes.tail(log, 2) == "line 98\nline 99"
     assert "no log" in processes.tail(tmp_path / "missing.log")
+
+
+# Like Dagster's code server: a multiprocessing Lock from the forkserver context (a named semaphore in
+# /dev/shm, registered with a resource tracker), and SIGTERM ignored by it and by the forkserver it started.
+SEMAPHORE_HOLDER = """
+import multiprocessing, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+context = multiprocessing.get_context("forkserver")
+lock = context.Lock()
+child = context.Process(target=time.sleep, args=(0,))
+child.start()
+child.join()
+print(lock._semlock.name, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="POSIX semaphores live in /dev/shm on Linux")
+def test_stop_tree_lets_the_resource_tracker_unlink_the_semaphores_it_owns(tmp_path: Path) -> None:
+    log = tmp_path / "holder.log"
+    argv = [sys.executable, "-c", SEMAPHORE_HOLDER]
+    proc = processes.spawn(argv, env=dict(os.environ), log_file=log, cwd=tmp_path, owner="sem")
+    deadline = time.monotonic() + 30
+    while not log.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    semaphore = Path("/dev/shm") / f"sem.{log.read_text().split()[0].lstrip('/')}"
+    assert semaphore.exists()
+    processes.stop_tree(proc.pid, owner="sem", grace=1)
+    assert not semaphore.exists(), "a killed resource tracker left its semaphore behind"

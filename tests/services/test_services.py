@@ -77,3 +77,11 @@ def test_down_leaves_no_process_of_the_workspace(running: services.Services) -> 
     assert services.workspace_processes(home) == []
     assert not any(entry["running"] for entry in services.status(home)["services"].values())
     services.up(home, show=False)  # later tests of the session find the services up again
+
+
+def test_every_service_process_has_the_workspace_as_its_temporary_folder(running: services.Services) -> None:
+    pids = services.workspace_processes(running.workspace.home)
+    # Airflow's scheduler sets its process title over its environment block: it reads as empty.
+    environments = [env for pid in pids if (env := psutil.Process(pid).environ())]
+    assert len(environments) >= 5
+    assert {env.get("TMPDIR") for env in environments} == {str(running.workspace.tmp_dir)}

@@ -40,17 +40,24 @@ def wake_scheduler(env: Mapping[str, str]) -> None:
             log.warning("Could not touch %s; the scheduler notices the change within its idle sleep.", path)
 
 
+# Not for the services: Airflow's and Dagster's own settings are the workbench's to set, and a hub's tokens
+# would let a learner's services act as the learner on the hub.
+WITHHELD_PREFIXES = ("AIRFLOW_", "AIRFLOW__", "DAGSTER_", "JUPYTERHUB_", "JPY_")
+
+
 def _base_env(ws: Workspace) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW_", "AIRFLOW__", "DAGSTER_"))
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith(WITHHELD_PREFIXES)}
+    # Temporary files (Airflow's web server cache, multiprocessing's pymp-* folders) stay in the workspace,
+    # away from other users' files in the shared /tmp.
+    ws.tmp_dir.mkdir(parents=True, exist_ok=True)
     env.update(
         **{env_vars.HOME: str(ws.home)},
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
+        TMPDIR=str(ws.tmp_dir),
+        TMP=str(ws.tmp_dir),
+        TEMP=str(ws.tmp_dir),
     )
     if tuning.use("dagster_quiet_sensor"):
         env[env_vars.WAKE_FILE] = str(wake_file(ws))

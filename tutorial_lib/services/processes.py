@@ -147,15 +147,37 @@ def stop_tree(pgid: int, *, owner: str | None = None, grace: float = 10.0) -> in
             except psutil.Error:
                 pass
         _, alive = psutil.wait_procs(list(targets.values()), timeout=grace if sweep == 0 else 3)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(alive, timeout=5)
+        # A resource tracker ignores SIGTERM and unlinks its processes' leaked semaphores (/dev/shm) once the
+        # last of them is gone: it is killed last, after a moment to do that.
+        trackers = [proc for proc in alive if _is_resource_tracker(proc)]
+        others = [proc for proc in alive if proc not in trackers]
+        _kill(others)
+        psutil.wait_procs(others, timeout=5)
+        _, trackers = psutil.wait_procs(trackers, timeout=TRACKER_GRACE)
+        _kill(trackers)
+        psutil.wait_procs(trackers, timeout=5)
         _reap_children()
         time.sleep(0.5)  # let a supervisor that is still dying show any replacement it started
     return len(signalled)
+
+
+TRACKER_GRACE = 5.0  # seconds a resource tracker gets to clean up once its clients are gone
+
+
+def _is_resource_tracker(proc: psutil.Process) -> bool:
+    """Whether a process is multiprocessing's resource tracker (it owns the semaphores of its clients)."""
+    try:
+        return any("multiprocessing.resource_tracker" in part for part in proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _kill(procs: list[psutil.Process]) -> None:
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
 
 
 def _reap_children() -> None:

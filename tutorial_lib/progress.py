@@ -56,11 +56,14 @@ def wait_until(
     show: bool = True,
     describe: Callable[[], str] | None = None,
     on_timeout: Callable[[], str] | None = None,
+    alive: Callable[[], None] | None = None,
 ) -> T:
     """Call probe until it returns something truthy and return that; raise WaitTimeout after timeout seconds.
 
     probe may raise to abort the wait early (e.g. when the awaited service died).
     describe() adds a short status to the progress line; on_timeout() adds advice to the timeout error.
+    alive() raises when a service the wait depends on has stopped: it is asked before each probe, and when
+    a probe fails (a stopped service explains a refused connection better than the connection error).
     """
     started = time.monotonic()
     line = _Line(show)
@@ -68,7 +71,14 @@ def wait_until(
         print(f"... {what}", file=sys.stderr, flush=True)
     last_shown = -1.0
     while True:
-        result = probe()
+        if alive is not None:
+            alive()
+        try:
+            result = probe()
+        except Exception:
+            if alive is not None:
+                alive()
+            raise
         elapsed = time.monotonic() - started
         if result:
             line.close(f"done: {what} ({elapsed:.0f} s)")

@@ -193,3 +193,40 @@ def test_a_stage_start_during_a_run_stops_the_run_first_and_airflow_keeps_schedu
     assert wb.airflow.dag_runs(tutorial_lib.DAG_ID) == []
     assert wb.run_dag(timeout=120).state == "success"  # the scheduler is alive
     wb.start_stage("peer")
+
+
+def _process_of(ws: Workspace, service: str, word: str) -> psutil.Process:
+    for pid in services.service_processes(ws, service):
+        proc = psutil.Process(pid)
+        if word in " ".join(proc.cmdline()):
+            return proc
+    raise AssertionError(f"no {word} process in {service}")
+
+
+@pytest.mark.parametrize(
+    ("service", "process", "waits_for"),
+    [("airflow", "scheduler", "the run"), ("dagster", "dagster._daemon", "materializations")],
+)
+def test_a_killed_service_is_named_within_seconds_and_the_next_up_brings_it_back(
+    running: services.Services, service: str, process: str, waits_for: str
+) -> None:
+    wb = tutorial_lib.up(running.workspace.home, show=False)
+    wb.start_stage("peer")
+    run_id = wb.airflow.trigger(tutorial_lib.DAG_ID)
+    os.kill(_process_of(wb.workspace, service, process).pid, signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(services.ServiceStopped) as stopped:
+        if waits_for == "the run":
+            wb.airflow.wait_for_run(tutorial_lib.DAG_ID, run_id, timeout=120, show=False)
+        else:
+            wb.dagster.wait_for_materializations(
+                ["airflow/dag/rebuild_customers_list"], after=time.time(), timeout=120, show=False
+            )
+    said_after = time.monotonic() - started
+    message = str(stopped.value)
+    print(f"kill -9 of {process}: said after {said_after:.1f} s: {message}")
+    assert said_after < 15 and message.startswith(f"{service.capitalize()} stopped"), message
+    assert "first code cell of this notebook again" in message and "Your files" in message
+    wb = tutorial_lib.up(running.workspace.home, show=False)  # the notebook's first cell, run again
+    wb.start_stage("peer")
+    assert wb.run_dag(timeout=120).state == "success"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,8 @@ class AirflowClient:
         self.session = requests.Session()
         self.session.auth = (username, password)
         self.timeout = timeout
+        # Raises when a service this client's waits depend on has stopped (set by the workbench).
+        self.alive: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"AirflowClient({self.url!r})"
@@ -231,7 +234,13 @@ class AirflowClient:
             return f"running {', '.join(running)}" if running else run.state
 
         run = wait_until(
-            probe, what=f"the {dag_id} run", timeout=timeout, show=show, describe=describe, interval=0.5
+            probe,
+            what=f"the {dag_id} run",
+            timeout=timeout,
+            show=show,
+            describe=describe,
+            interval=0.5,
+            alive=self.alive,
         )
         if run.state == "failed" and raise_on_failure:
             raise DagRunFailed(self.failure_report(run))

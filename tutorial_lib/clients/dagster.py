@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ class DagsterClient:
             auth  # the workspace's Dagster answers 401 without it (tutorial_lib/in_dagster/gate.py)
         )
         self.timeout = timeout
+        # Raises when a service this client's waits depend on has stopped (set by the workbench).
+        self.alive: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"DagsterClient({self.url!r})"
@@ -160,6 +162,7 @@ class DagsterClient:
             what=f"Dagster to load code location {name}",
             timeout=timeout,
             show=show,
+            alive=self.alive,
         )
 
     def asset_nodes(self) -> list[dict[str, Any]]:
@@ -229,6 +232,7 @@ class DagsterClient:
             what="materializations in Dagster",
             timeout=timeout,
             show=show,
+            alive=self.alive,
             describe=lambda: f"{len(found)}/{len(wanted) * len(parts)} seen",
             interval=0.5,
         )
@@ -265,7 +269,7 @@ class DagsterClient:
                     return result
             return None
 
-        return wait_until(probe, what=f"asset check {name}", timeout=timeout, show=show)
+        return wait_until(probe, what=f"asset check {name}", timeout=timeout, show=show, alive=self.alive)
 
     def runs(
         self, *, tags: dict[str, str] | None = None, run_ids: list[str] | None = None, limit: int = 50
@@ -394,7 +398,9 @@ class DagsterClient:
             (run,) = self.runs(run_ids=[run_id])
             return run if run["status"] in FINISHED_RUN_STATES else None
 
-        return wait_until(probe, what=f"Dagster run {run_id[:8]}", timeout=timeout, show=show)
+        return wait_until(
+            probe, what=f"Dagster run {run_id[:8]}", timeout=timeout, show=show, alive=self.alive
+        )
 
     def _schedule_data(self, name: str) -> dict[str, Any]:
         """The schedule's answer to SCHEDULE_QUERY; raise DagsterError if the definitions have no such one."""

@@ -449,6 +449,7 @@ class Workbench:
             what="the airlift sensor to fail a tick",
             timeout=timeout,
             show=self.show,
+            alive=self.dagster.alive,
         )
         return (failed.get("error") or "").strip().splitlines()[0]
 
@@ -505,6 +506,7 @@ class Workbench:
             what=f"Airflow to drop {dag_id}",
             timeout=timeout,
             show=self.show,
+            alive=self.airflow.alive,
         )
 
     def stop_airflow(self) -> int:

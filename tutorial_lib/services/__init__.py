@@ -16,7 +16,7 @@ from tutorial_lib.services.environment import (
     scheduler_wake_file,
     wake_file,
 )
-from tutorial_lib.services.errors import ServiceError
+from tutorial_lib.services.errors import ServiceError, ServiceStopped
 from tutorial_lib.services.lifecycle import (
     Services,
     airflow_client,
@@ -24,6 +24,7 @@ from tutorial_lib.services.lifecycle import (
     connect,
     dagster_client,
     down,
+    require_running,
     service_processes,
     service_record,
     status,
@@ -40,6 +41,7 @@ __all__ = [
     "BIN",
     "DAGSTER_STARTUP",
     "ServiceError",
+    "ServiceStopped",
     "Services",
     "airflow_client",
     "airflow_env",
@@ -47,6 +49,7 @@ __all__ = [
     "code_server_socket",
     "connect",
     "dagster_client",
+    "require_running",
     "dagster_commands",
     "dagster_env",
     "down",

@@ -3,5 +3,9 @@
 from tutorial_lib.errors import LearnerError
 
 
+class ServiceStopped(LearnerError, RuntimeError):
+    """A service of the workspace stopped while something waited on it."""
+
+
 class ServiceError(LearnerError, RuntimeError):
     """A service is not running, died, or failed to start; the message says what to do."""

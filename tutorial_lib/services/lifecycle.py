@@ -4,6 +4,7 @@ report their status, and stop them."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.services import jupyter_proxy, processes
 from tutorial_lib.services.command_lines import BIN, airflow_command, code_server_socket, dagster_command
 from tutorial_lib.services.environment import airflow_env, dagster_env, login
-from tutorial_lib.services.errors import ServiceError
+from tutorial_lib.services.errors import ServiceError, ServiceStopped
 from tutorial_lib.workspace import Workspace
 
 SERVICES = ("airflow", "dagster")
@@ -72,6 +73,47 @@ def _owner(ws: Workspace, service: str) -> str:
     return f"{ws.home}::{service}"
 
 
+WHAT_STOPPED = {
+    "airflow": (
+        "Airflow stopped: its scheduler and web server are gone (they run together: when one of them stops, "
+        "the workbench stops the other), so no DAG run starts or ends."
+    ),
+    "dagster": (
+        "Dagster stopped: its daemon, web server and code server are gone (they run together: when one of "
+        "them stops, the workbench stops the others), so no sensor records Airflow's runs and no Dagster run "
+        "starts."
+    ),
+}
+ERROR_LINE = re.compile(r"\b(\w+Error|\w*Exception|Killed|Traceback|No space left)\b")
+
+
+def stopped_services(ws: Workspace) -> list[str]:
+    """The services the workspace started that are not running any more (a stage that stops one on purpose
+    removes its record: it is not counted)."""
+    return [name for name in SERVICES if (rec := service_record(ws, name)) and not _alive(rec)]
+
+
+def require_running(ws: Workspace) -> None:
+    """Raise ServiceStopped, in words a learner can act on, if a service of the workspace has stopped."""
+    stopped = stopped_services(ws)
+    if not stopped:
+        return
+    still = [name.capitalize() for name in SERVICES if name not in stopped and service_record(ws, name)]
+    parts = [WHAT_STOPPED[name] for name in stopped]
+    for name in stopped:
+        log = processes.tail(ws.log_file(name), 40).splitlines()
+        cause = [line.strip() for line in log if ERROR_LINE.search(line)]
+        if cause:
+            parts.append(f"The end of its log (`airlift-tutorial logs {name}`) says: {cause[-1][:300]}")
+    if still:
+        parts.append(f"{' and '.join(still)} still run{'s' if len(still) == 1 else ''}.")
+    parts.append(
+        "Your files, your DAG runs and Dagster's history are kept. To go on: run the first code cell of this "
+        "notebook again (or `airlift-tutorial up` in a terminal), which starts what stopped, then this cell."
+    )
+    raise ServiceStopped(" ".join(parts))
+
+
 def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> AirflowClient:
     """A client for the workspace's Airflow, with the workspace's own credentials."""
     record = record or service_record(ws, "airflow")
@@ -80,7 +122,9 @@ def airflow_client(ws: Workspace, record: dict[str, Any] | None = None) -> Airfl
             "Airflow is not running in this workspace. Start it with `airlift-tutorial up` "
             "(or `tutorial.up()` in a notebook)."
         )
-    return AirflowClient(record["url"], *login(ws))
+    client = AirflowClient(record["url"], *login(ws))
+    client.alive = lambda: require_running(ws)
+    return client
 
 
 def dagster_client(
@@ -93,7 +137,9 @@ def dagster_client(
             "Dagster is not running in this workspace. Start it with `airlift-tutorial up` "
             "(or `tutorial.up()` in a notebook)."
         )
-    return DagsterClient(record["url"], auth=login(ws), timeout=timeout)
+    client = DagsterClient(record["url"], auth=login(ws), timeout=timeout)
+    client.alive = lambda: require_running(ws)
+    return client
 
 
 def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:

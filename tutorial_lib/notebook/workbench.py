@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -595,8 +596,28 @@ def check_aligned(logical_date: datetime | None) -> None:
 
 
 def up(home: Workspace | str | Path | None = None, *, show: bool = True, **ports: int | None) -> Workbench:
-    """Start (or reuse) the workspace's services and return the Workbench for them."""
-    running = services.up(home, show=show, **ports)
+    """Start (or reuse) the workspace's services and return the Workbench for them.
+
+    When the definitions Dagster last served are the learner's and no longer load (a file broken, or a later
+    stage's starter after the project was reset), Dagster serves the first stage's instead, and a note says
+    so: the learner gets `wb` (to check, compare with or use the solution), and the stage's start loads theirs
+    again, naming what is wrong.
+    """
+    try:
+        running = services.up(home, show=show, **ports)
+    except DagsterError as error:
+        ws = Workspace.of(home)
+        first = stages.FIRST.definitions[0]
+        selected = ws.read_state().get("definitions") or first
+        if "failed to load" not in str(error) or selected == first:
+            raise
+        print(
+            f"Note: your {selected} definitions do not load: {grading.short_load_error(str(error))}. "
+            f"Dagster serves the first stage's until this stage's start loads yours again.",
+            file=sys.stderr,
+        )
+        ws.update_state(definitions=None)
+        running = services.up(home, show=show, **ports)
     wb = Workbench(workspace=running.workspace, airflow=running.airflow, dagster=running.dagster, show=show)
     from tutorial_lib.notebook import when_checked
 

@@ -94,15 +94,20 @@ def test_a_helper_call_after_dagster_died_says_to_run_up_instead_of_hanging(
 
 
 def test_a_code_location_that_failed_to_load_is_loaded_again_once_its_cause_is_fixed(
-    running: services.Services,
+    running: services.Services, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wb = tutorial_lib.up(running.workspace.home, show=False)
     wb.start_stage("observe")
     wb.workspace.update_state(definitions="no_such_definitions")  # the next load fails, as a broken file does
     with pytest.raises(DagsterError, match="(?s)failed to load.*no_such_definitions"):
         running.dagster.reload_location(show=False)
+    # Still broken: said in a note, not hidden, and the first stage's definitions are served meanwhile.
+    tutorial_lib.up(running.workspace.home, show=False)
+    assert "Note: your no_such_definitions definitions do not load" in capsys.readouterr().err
+    assert wb.workspace.read_state().get("definitions") is None
+    wb.workspace.update_state(definitions="no_such_definitions")
     with pytest.raises(DagsterError, match="(?s)failed to load.*no_such_definitions"):
-        tutorial_lib.up(running.workspace.home, show=False)  # still broken: said, not hidden
+        running.dagster.reload_location(show=False)
     wb.workspace.update_state(definitions="observe")  # fixed: the next call sees it, with no restart
     again = tutorial_lib.up(running.workspace.home, show=False)
     assert len(again.dagster.asset_keys()) == 10

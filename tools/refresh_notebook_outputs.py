@@ -60,8 +60,6 @@ def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
     if workspace.backup_project():
         shutil.rmtree(workspace.definitions_dir)
         workspace.install_definitions()
-    # A later stage's starter does not load on its own (it builds on earlier exercises); the first one does.
-    workspace.update_state(definitions=None)
     if workspace.backup_dags():
         shutil.rmtree(workspace.dags_dir)
         workspace.install_dags()

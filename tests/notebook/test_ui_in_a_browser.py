@@ -25,7 +25,7 @@ from tutorial_lib.notebook import proofs, screenshots, ui
 from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
-CHROMIUM = Path(os.environ.get("AIRLIFT_TUTORIAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = screenshots.CHROMIUM
 DAY = "2026-04-01"
 DAG_LEVEL_DAY = "2026-04-02"
 
@@ -126,15 +126,6 @@ def migrated(stage_home: Path) -> Iterator[tuple[tutorial_lib.Workbench, Any, st
         wb.start_stage("peer")
 
 
-def _log_in_to_airflow(tab: Any, url: str, link: str, workspace: Any) -> None:
-    """Airflow's own login form, as a learner fills it in."""
-    tab.goto(f"{url}{link}login/")
-    tab.fill("input[name=username]", services.AIRFLOW_USER)
-    tab.fill("input[name=password]", workspace.secret("airflow_password"))
-    tab.click("input[type=submit], button[type=submit]")
-    tab.wait_for_load_state()
-
-
 def _visit(tab: Any, url: str, pages: dict[str, tuple[str, list[str]]], shots: Path) -> dict[str, list[str]]:
     """Open each page through the Jupyter server; return, per page, the promised texts it does not show."""
     problems = {}
@@ -167,7 +158,7 @@ def test_every_ui_pointer_of_the_notebooks_shows_what_it_promises(
     url, _ = jupyter
     wb, run, dbt_run = migrated
     ws = wb.workspace
-    _log_in_to_airflow(page, url, services.ui_links(ws)["airflow"], ws)
+    screenshots.log_in_to_airflow(page, f"{url}{services.ui_links(ws)['airflow']}", ws)
     problems = _visit(
         page,
         url,

@@ -82,6 +82,23 @@ def sanitizer(path: Path = SANITIZER) -> list[tuple[str, str]]:
 TEXT_KEYS = ("text", "text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 
 
+def _sanitized(
+    value: object, patterns: list[tuple[str, str]], replacements: list[tuple[str, str]] | tuple = ()
+) -> object:
+    """A text output (a string or nbformat's list of lines) with the literals and then the patterns replaced;
+    anything else as it is."""
+    if isinstance(value, list):
+        value = "".join(value)
+    if not isinstance(value, str):
+        return value
+    for old, new in replacements:
+        if old:
+            value = value.replace(old, new)
+    for regex, replace in patterns:
+        value = re.sub(regex, replace, value)
+    return value
+
+
 def published(
     outputs: list, patterns: list[tuple[str, str]] | None = None, literals: dict[str, str] | None = None
 ) -> list:
@@ -91,16 +108,7 @@ def published(
     replacements = sorted((literals or {}).items(), key=lambda item: -len(item[0]))
 
     def clean(value: object) -> object:
-        if isinstance(value, list):
-            value = "".join(value)
-        if not isinstance(value, str):
-            return value
-        for old, new in replacements:
-            if old:
-                value = value.replace(old, new)
-        for regex, replace in patterns:
-            value = re.sub(regex, replace, value)
-        return value
+        return _sanitized(value, patterns, replacements)
 
     stored = []
     for output in outputs:
@@ -119,12 +127,7 @@ def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
     flat: dict[str, list] = defaultdict(list)
 
     def clean(value: object) -> object:
-        if isinstance(value, list):
-            value = "".join(value)
-        if isinstance(value, str):
-            for regex, replace in patterns:
-                value = re.sub(regex, replace, value)
-        return value
+        return _sanitized(value, patterns)
 
     for output in coalesce_streams([copy.deepcopy(out) for out in outputs]):
         if output.output_type == "stream":

@@ -132,7 +132,7 @@ def direct(workspace: Workspace, url: str) -> tuple[str, str | None]:
     return url, None
 
 
-def _log_in_to_airflow(tab: Any, base: str, workspace: Workspace) -> None:
+def log_in_to_airflow(tab: Any, base: str, workspace: Workspace) -> None:
     """Airflow's own login form, as a learner fills it in."""
     tab.goto(f"{base}login/")
     tab.fill("input[name=username]", services.AIRFLOW_USER)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             tab = context.new_page()
             if service == "airflow":
                 airflow, _ = direct(workspace, services.ui_links(workspace)["airflow"])
-                _log_in_to_airflow(tab, airflow, workspace)
+                log_in_to_airflow(tab, airflow, workspace)
             missing = capture(tab, url, args.out, args.texts, timeout=args.timeout)
         finally:
             browser.close()

@@ -9,7 +9,8 @@ Measures, each in throw-away workspaces under a temporary folder:
 - observation_latency: from a DAG run's end (Airflow) to all of its assets' materializations being
   visible in Dagster's GraphQL API (polled every 0.1 s), median and p95 over `--dag-runs` runs;
 - full_run: `airlift-tutorial run` of all five stages with cold services, and each stage's wall time;
-- memory: peak summed RSS (and PSS, which counts shared pages once) of the workspace's service processes;
+- memory: peak summed RSS (and PSS, which counts shared pages once) of the workspace's service processes and,
+  in the full run, the notebook kernels, with each kind of process's PSS at the peak;
 - idle: CPU of an idle workspace (observe stage loaded) over a minute, in percent of one core;
 - stage_start: `start_stage` of stages 2-5 with the services up (what each notebook's first cell waits for).
 """
@@ -58,30 +59,49 @@ def p95(values: list[float]) -> float | None:
 
 
 class MemorySampler:
-    """Samples the summed RSS and PSS of a workspace's service processes in a background thread."""
+    """Samples the summed RSS and PSS of a workspace's service processes, and of the process trees under
+    `roots` (the `airlift-tutorial run` command: its notebook kernels), in a background thread."""
 
-    def __init__(self, home: Path, interval: float = 1.0) -> None:
-        self.home, self.interval = home, interval
+    def __init__(self, home: Path, interval: float = 1.0, roots: list[int] | None = None) -> None:
+        self.home, self.interval, self.roots = home, interval, roots or []
         self.peak_rss = self.peak_pss = 0
         self.peak_processes = 0
+        self.peak_breakdown: dict[str, int] = {}
+        self.peak_detail: list[tuple[int, str]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
+    def _pids(self) -> list[int]:
         from tutorial_lib import services
 
+        pids = set(services.workspace_processes(self.home))
+        for root in self.roots:
+            try:
+                pids.update(child.pid for child in psutil.Process(root).children(recursive=True))
+            except psutil.Error:
+                continue
+        return sorted(pids)
+
+    def _run(self) -> None:
         while not self._stop.wait(self.interval):
             rss = pss = 0
-            pids = services.workspace_processes(self.home)
+            breakdown: dict[str, int] = {}
+            detail: list[tuple[int, str]] = []
+            pids = self._pids()
             for pid in pids:
                 try:
-                    info = psutil.Process(pid).memory_full_info()
+                    proc = psutil.Process(pid)
+                    info = proc.memory_full_info()
+                    label = label_of(proc.cmdline())
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
+                breakdown[label] = breakdown.get(label, 0) + getattr(info, "pss", info.rss)
+                detail.append((getattr(info, "pss", info.rss), " ".join(proc.cmdline())[:120]))
             self.peak_rss = max(self.peak_rss, rss)
-            self.peak_pss = max(self.peak_pss, pss)
+            if pss > self.peak_pss:
+                self.peak_pss, self.peak_breakdown, self.peak_detail = pss, breakdown, detail
             self.peak_processes = max(self.peak_processes, len(pids))
 
     def __enter__(self) -> MemorySampler:
@@ -92,13 +112,48 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
 
-    def figures(self) -> dict[str, float]:
-        """Peaks in MB."""
+    def figures(self) -> dict[str, Any]:
+        """Peaks in MB, and the PSS of each kind of process at the PSS peak (each process, on stderr, with
+        BENCH_DETAIL=1)."""
+        if os.environ.get("BENCH_DETAIL"):
+            for pss, command in sorted(self.peak_detail, reverse=True):
+                print(f"{round(pss / 2**20):6d} MB  {command}", file=sys.stderr)
         return {
             "peak_rss_mb": round(self.peak_rss / 2**20),
             "peak_pss_mb": round(self.peak_pss / 2**20),
             "peak_processes": self.peak_processes,
+            "pss_at_peak_mb": {
+                label: round(value / 2**20)
+                for label, value in sorted(self.peak_breakdown.items(), key=lambda item: -item[1])
+            },
         }
+
+
+LABELS = (
+    ("ipykernel", "notebook kernel"),
+    ("papermill", "papermill"),
+    ("tutorial_lib.cli", "airlift-tutorial run"),
+    ("dagster_webserver", "dagster webserver"),
+    ("scheduler", "airflow scheduler"),
+    ("in_airflow.webserver", "airflow webserver"),
+    ("webserver", "airflow webserver"),
+    ("airflow", "airflow (other)"),
+    ("dagster._daemon", "dagster daemon"),
+    ("api grpc", "dagster code server"),
+    ("code-server", "dagster code server"),
+    ("forkserver", "dagster fork server"),
+    ("resource_tracker", "resource tracker"),
+    ("execute_run", "dagster run"),
+    ("dagster", "dagster (other)"),
+    ("dbt", "dbt"),
+    ("bash", "bash"),
+)
+
+
+def label_of(cmdline: list[str]) -> str:
+    """A short name for a process of the workspace, from its command line."""
+    text = " ".join(cmdline)
+    return next((label for word, label in LABELS if word in text), text[:60] or "?")
 
 
 @contextmanager
@@ -235,8 +290,12 @@ def bench_full_run(root: Path, repeats: int) -> dict[str, Any]:
         with fresh_home(root, f"full{index}") as home:
             command = [sys.executable, "-m", "tutorial_lib.cli", "--home", str(home), "run"]
             started = time.monotonic()
-            with MemorySampler(home) as memory:
-                done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+            run = subprocess.Popen(
+                command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            with MemorySampler(home, roots=[run.pid]) as memory:
+                stdout, stderr = run.communicate()
+            done = subprocess.CompletedProcess(command, run.returncode, stdout, stderr)
             walls.append(time.monotonic() - started)
             peaks.append(memory.figures())
             statuses.append("passed" if done.returncode == 0 else f"failed ({done.returncode})")
@@ -255,6 +314,7 @@ def bench_full_run(root: Path, repeats: int) -> dict[str, Any]:
             "peak_rss_mb": max(peak["peak_rss_mb"] for peak in peaks),
             "peak_pss_mb": max(peak["peak_pss_mb"] for peak in peaks),
             "peak_processes": max(peak["peak_processes"] for peak in peaks),
+            "pss_at_peak_mb": max(peaks, key=lambda peak: peak["peak_pss_mb"])["pss_at_peak_mb"],
         },
     }
 

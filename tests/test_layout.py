@@ -18,6 +18,7 @@ SHARED = (
     "names",
     "env_vars",
     "errors",
+    "log_excerpts",
     "workspace",
     "tuning",
     "progress",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -77,3 +78,19 @@ def test_the_workspace_holds_the_learners_own_copy_of_the_definitions(tmp_path: 
     assert (ws.definitions_dir / "observe.py").read_text() == "# mine\n"
     backup = ws.backup_project()
     assert backup is not None and (backup / "dagster_defs" / "observe.py").read_text() == "# mine\n"
+
+
+def test_a_full_disk_while_saving_the_state_says_so_and_keeps_the_state_from_before(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    ws.update_state(stage="observe")
+    before = ws.state_file.read_text()
+    # Writes to /dev/full fail with ENOSPC, as on a full disk: the state's temporary file is made one.
+    (ws.home / f".state.{os.getpid()}.tmp").symlink_to("/dev/full")
+    with pytest.raises(WorkspaceError) as full:
+        ws.update_state(stage="partitions")
+    message = str(full.value)
+    assert message.startswith(f"The disk that holds the workspace {ws.home} is full"), message
+    assert "nothing you wrote is lost" in message and "run the cell (or command) again" in message
+    assert ws.state_file.read_text() == before
+    assert not list(ws.home.glob(".state.*.tmp"))
+    assert ws.update_state(stage="partitions")["stage"] == "partitions"  # room again: it goes on

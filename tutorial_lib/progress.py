@@ -47,6 +47,11 @@ class _Line:
             print(f"\r{text[:78]:<78}", file=sys.stderr, flush=True)
 
 
+# How long a failed probe waits for a service that lost a process to be seen stopped, before its own error
+# is raised instead.
+STOPPING_SECONDS = 3.0
+
+
 def wait_until(
     probe: Callable[[], T | None],
     *,
@@ -75,9 +80,17 @@ def wait_until(
             alive()
         try:
             result = probe()
-        except Exception:
+        except Exception as exc:
             if alive is not None:
-                alive()
+                # One process of a service gone takes the rest of the service down with it a moment later: a
+                # refused or broken connection (requests' errors are OSErrors) waits to see if that is why.
+                unreachable = isinstance(exc, OSError) or isinstance(exc.__cause__, OSError)
+                deadline = time.monotonic() + (STOPPING_SECONDS if unreachable else 0.0)
+                while True:
+                    alive()
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
             raise
         elapsed = time.monotonic() - started
         if result:

@@ -1,4 +1,5 @@
-"""The workbench's speed tunings reach into private parts of Airflow and Dagster. Each one is applied only
+"""The workbench's speed tunings, and its one fix to upstream, reach into private parts of Airflow, Dagster
+and dagster-airlift. Each one is applied only
 with the package version it was written for, and none with `AIRLIFT_TUTORIAL_TUNING=off`; otherwise the
 stock behaviour runs, after one logged warning. `tests/test_tuning.py` fails if a tuning stops working."""
 
@@ -24,6 +25,8 @@ TUNINGS: dict[str, tuple[str, str]] = {
     "dagster_sensor_loop": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_quiet_sensor": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py, airflow_plugins/
     "dagster_in_process_reload": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
+    # Not for speed: one Dagster run per Airflow run, however the monitoring job's ranges fall.
+    "airlift_mirrored_run_fix": ("dagster-airlift", "0.29."),  # in_dagster/startup/_airlift_mirrored_runs.py
 }
 
 log = logging.getLogger(__name__)

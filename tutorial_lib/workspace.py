@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -40,6 +41,20 @@ KEPT_BY_RESET = ("backups", "runs", MARKER)
 
 class WorkspaceError(LearnerError, RuntimeError):
     """A workspace problem the learner can fix; the message says how."""
+
+
+def disk_full(home: Path) -> str:
+    """What to tell a learner whose workspace's disk is full: how full, and what to free."""
+    try:
+        usage = shutil.disk_usage(home)
+        left = f" ({usage.free // 2**20} MB free of {usage.total // 2**30} GB)"
+    except OSError:
+        left = ""
+    return (
+        f"The disk that holds the workspace {home} is full{left}. Free some space on it: your own files "
+        f"first, then the workbench's old notebook runs in {home / 'runs'}; `df -h {home}` shows how much "
+        "is left."
+    )
 
 
 def default_home() -> Path:
@@ -249,8 +264,18 @@ class Workspace:
             state = self.read_state()
             change(state)
             tmp = self.state_file.with_name(f".state.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-            os.replace(tmp, self.state_file)
+            try:
+                tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+                os.replace(tmp, self.state_file)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise WorkspaceError(
+                        f"{disk_full(self.home)} It happened while saving the workbench's state: "
+                        f"{self.state_file.name} still holds the state from before, and nothing you wrote "
+                        "is lost. Once there is room, run the cell (or command) again."
+                    ) from exc
+                raise
         return state
 
     def update_state(self, **changes: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,13 +87,6 @@ def test_run_checked_names_the_step_and_hides_the_secret(tmp_path: Path) -> None
     assert "***" in log.read_text()
 
 
-def test_tail_returns_the_last_lines_or_says_there_is_no_log(tmp_path: Path) -> None:
-    log = tmp_path / "x.log"
-    log.write_text("\n".join(f"line {i}" for i in range(100)))
-    assert processes.tail(log, 2) == "line 98\nline 99"
-    assert "no log" in processes.tail(tmp_path / "missing.log")
-
-
 # Like Dagster's code server: a multiprocessing Lock from the forkserver context (a named semaphore in
 # /dev/shm, registered with a resource tracker), and SIGTERM ignored by it and by the forkserver it started.
 SEMAPHORE_HOLDER = """
@@ -120,3 +114,25 @@ def test_stop_tree_lets_the_resource_tracker_unlink_the_semaphores_it_owns(tmp_p
     assert semaphore.exists()
     processes.stop_tree(proc.pid, owner="sem", grace=1)
     assert not semaphore.exists(), "a killed resource tracker left its semaphore behind"
+
+
+@pytest.mark.parametrize("when", ["pid reused since", "from before the last boot"])
+def test_a_stale_record_whose_ids_now_belong_to_someone_else_stops_nothing(tmp_path: Path, when: str) -> None:
+    from tutorial_lib import services
+    from tutorial_lib.services import lifecycle
+    from tutorial_lib.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    innocent = subprocess.Popen(["sleep", "60"], start_new_session=True)  # another program, its own session
+    try:
+        proc = psutil.Process(innocent.pid)
+        started = proc.create_time() - 3600 if when == "pid reused since" else psutil.boot_time() - 60
+        record = {"pid": innocent.pid, "pgid": innocent.pid, "create_time": started, "port": 1, "url": "x"}
+        ws.update_state(services={"airflow": record})
+        assert lifecycle.stopped_services(ws) == ["airflow"]
+        services.stop_service(ws, "airflow", grace=1)
+        assert proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        assert services.service_record(ws, "airflow") is None
+    finally:
+        innocent.kill()
+        innocent.wait()

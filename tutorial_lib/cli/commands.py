@@ -8,14 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from tutorial_lib import services, stages
+from tutorial_lib import log_excerpts, services, stages
 from tutorial_lib.cli import runner
 from tutorial_lib.clients.airflow import AirflowError
 from tutorial_lib.clients.dagster import DagsterError
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.progress import WaitTimeout
 from tutorial_lib.services import passthrough as passthrough_tools
-from tutorial_lib.services import processes
 from tutorial_lib.workspace import Workspace
 
 # Printed as one line (exit code 2): what a learner can fix, and a service that failed or did not answer.
@@ -71,7 +70,7 @@ def cmd_status(args: argparse.Namespace, ws: Workspace) -> int:
 
 def cmd_logs(args: argparse.Namespace, ws: Workspace) -> int:
     """Print the end of a service's log."""
-    print(processes.tail(ws.log_file(args.service), args.lines))
+    print(log_excerpts.tail(ws.log_file(args.service), args.lines, cleaned=False))
     return 0
 
 

@@ -145,6 +145,8 @@ def run_stage(
                 engine_name=ENGINE_NAME,
                 progress_bar=False,
                 execution_timeout=timeout,
+                # The kernel's own start-up warnings (TCP on 127.0.0.1 without encryption) are not the run's.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except PapermillExecutionError as exc:
             failed_cell, error = exc.exec_count, f"{exc.ename}: {exc.evalue}".strip()[:2000]

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from tutorial_lib.log_excerpts import DISK_FULL, DISK_FULL_ADVICE, clean
 from tutorial_lib.progress import wait_until
 
 TERMINAL_RUN_STATES = {"success", "failed"}
@@ -254,16 +255,21 @@ class AirflowClient:
             parts.append(f"- task {task['task_id']}: {task['state']}")
             if task["state"] == "failed":
                 try:
-                    log = self.task_log(run.dag_id, run.run_id, task["task_id"], task.get("try_number") or 1)
+                    log = clean(
+                        self.task_log(run.dag_id, run.run_id, task["task_id"], task.get("try_number") or 1)
+                    )
                     errors = [line for line in log.splitlines() if "ERROR" in line or "Error" in line]
                     shown = (errors or log.splitlines())[-6:]
                     parts.extend(f"    {line.strip()[:300]}" for line in shown)
                 except AirflowError:
                     pass
-        parts.append(
-            "See the task logs in the Airflow UI (Grid view -> the red task -> Logs), fix the cause, "
-            "and trigger the DAG again."
-        )
+        if any(DISK_FULL.search(line) for line in parts):
+            parts.append(DISK_FULL_ADVICE)
+        else:
+            parts.append(
+                "See the task logs in the Airflow UI (Grid view -> the red task -> Logs), fix the cause, "
+                "and trigger the DAG again."
+            )
         return "\n".join(parts)
 
 

@@ -9,6 +9,7 @@ also runs the DAG's dbt build once on scratch data (`warm_dbt`), so that each ta
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -110,8 +111,12 @@ def warm_dbt(scratch: Path) -> bool:
 
 def _run_in_fork(command: list[str]) -> int:
     """Fork, run an `airflow tasks run ...` command in the child, return the child's exit status."""
+    # Frozen, the scheduler's objects are left out of the child's garbage collections, which would otherwise
+    # write to (and so copy) nearly every page of the heap the two processes share.
+    gc.freeze()
     pid = os.fork()
     if pid:
+        gc.unfreeze()
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
     code = 1

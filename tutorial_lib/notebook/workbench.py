@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import time
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from tutorial_lib import learner_project, services, stages
+from tutorial_lib import learner_project, log_excerpts, services, stages
 from tutorial_lib.clients.airflow import AirflowClient, AirflowError, DagRun, import_error_message, parse_time
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.errors import LearnerError
@@ -32,7 +31,6 @@ from tutorial_lib.notebook import grading, proxied_state
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
-ANSI_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a terminal's colours, noise in a notebook
 UNFINISHED_RUN_STATES = frozenset({"queued", "running"})
 UNFINISHED_TASK_STATES = frozenset({"queued", "running", "scheduled", "restarting", "up_for_retry"})
 SCHEDULER_LOOP_SECONDS = 1.5
@@ -317,7 +315,7 @@ class Workbench:
 
         print(f"$ {commands.shown(tool, args)}", flush=True)
         done = commands.run(self.workspace, tool, args, capture_output=True, text=True)
-        print(ANSI_CODES.sub("", done.stdout + done.stderr).strip()[-3000:])
+        print(log_excerpts.clean(done.stdout + done.stderr).strip()[-3000:])
         if check and done.returncode != 0:
             raise WorkspaceError(f"`{commands.shown(tool, args)}` failed with exit code {done.returncode}.")
         return done.returncode

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,14 @@ from typing import Any
 
 import requests
 
-from tutorial_lib import names
+from tutorial_lib import log_excerpts, names, workspace
 from tutorial_lib.clients.airflow import AirflowClient, AirflowError, import_error_message
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.services import jupyter_proxy, processes
 from tutorial_lib.services.command_lines import BIN, airflow_command, code_server_socket, dagster_command
 from tutorial_lib.services.environment import airflow_env, dagster_env, login
-from tutorial_lib.services.errors import ServiceError, ServiceStopped
+from tutorial_lib.services.errors import PortTaken, ServiceError, ServiceStopped
 from tutorial_lib.workspace import Workspace
 
 SERVICES = ("airflow", "dagster")
@@ -84,7 +85,7 @@ WHAT_STOPPED = {
         "starts."
     ),
 }
-ERROR_LINE = re.compile(r"\b(\w+Error|\w*Exception|Killed|Traceback|No space left)\b")
+ERROR_LINE = re.compile(r"\b(\w+Error|\w*Exception|Killed|Traceback|No space left|disk is full)\b")
 
 
 def stopped_services(ws: Workspace) -> list[str]:
@@ -101,10 +102,12 @@ def require_running(ws: Workspace) -> None:
     still = [name.capitalize() for name in SERVICES if name not in stopped and service_record(ws, name)]
     parts = [WHAT_STOPPED[name] for name in stopped]
     for name in stopped:
-        log = processes.tail(ws.log_file(name), 40).splitlines()
+        log = log_excerpts.tail(ws.log_file(name), 40).splitlines()
         cause = [line.strip() for line in log if ERROR_LINE.search(line)]
         if cause:
             parts.append(f"The end of its log (`airlift-tutorial logs {name}`) says: {cause[-1][:300]}")
+            if log_excerpts.DISK_FULL.search(cause[-1]):
+                parts.append(workspace.disk_full(ws.home))
     if still:
         parts.append(f"{' and '.join(still)} still run{'s' if len(still) == 1 else ''}.")
     parts.append(
@@ -171,6 +174,8 @@ def _spawn_service(
     ws: Workspace, name: str, argv: list[str], env: dict[str, str], port: int, prefix: str, **extra: Any
 ) -> dict[str, Any]:
     """Start a service in a session of its own and return the record the state file keeps of it."""
+    log = ws.log_file(name)
+    log_offset = log.stat().st_size if log.exists() else 0
     proc = processes.spawn(argv, env=env, log_file=ws.log_file(name), cwd=ws.home, owner=_owner(ws, name))
     return {
         "pid": proc.pid,
@@ -181,15 +186,35 @@ def _spawn_service(
         "url": f"http://127.0.0.1:{port}{prefix}",
         "started_at": time.time(),
         "login": True,  # started behind the workspace's login; `up` restarts services from before it
+        "log_offset": log_offset,  # where this start's lines begin in the service's log
         **extra,
     }
 
 
+PORT_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
+
+
 def _died(ws: Workspace, name: str, record: dict[str, Any]) -> ServiceError:
+    try:
+        with open(ws.log_file(name), "rb") as log:
+            log.seek(record.get("log_offset", 0))
+            this_start = log.read().decode(errors="replace")
+    except OSError:
+        this_start = ""
+    if PORT_IN_USE.search(this_start):
+        return PortTaken(
+            f"Port {record['port']}, chosen for {name.capitalize()}, was taken by another program before "
+            f"{name.capitalize()} could listen on it."
+        )
+    excerpt = log_excerpts.tail(ws.log_file(name))
+    fix = (
+        workspace.disk_full(ws.home)
+        if log_excerpts.DISK_FULL.search(excerpt)
+        else "Fix the cause shown above."
+    )
     return ServiceError(
-        f"{name.capitalize()} stopped while starting. Last lines of {ws.log_file(name)}:\n"
-        f"{processes.tail(ws.log_file(name))}\n"
-        f"Fix the cause shown above, then run `airlift-tutorial up` again."
+        f"{name.capitalize()} stopped while starting. Last lines of {ws.log_file(name)}:\n{excerpt}\n"
+        f"{fix} Then run `airlift-tutorial up` again."
     )
 
 
@@ -286,7 +311,7 @@ def _wait_ready(ws: Workspace, name: str, record: dict, ready: Any, timeout: flo
     except WaitTimeout as exc:
         stop_service(ws, name)
         raise ServiceError(
-            f"{exc}\nLast lines of {ws.log_file(name)}:\n{processes.tail(ws.log_file(name))}\n"
+            f"{exc}\nLast lines of {ws.log_file(name)}:\n{log_excerpts.tail(ws.log_file(name))}\n"
             "The machine may be busy: run `airlift-tutorial up` again."
         ) from exc
     except Exception:
@@ -311,12 +336,47 @@ def up(
     """Start Airflow and Dagster for a workspace, or reuse them if they already run healthy there.
 
     Both start at the same time; Dagster's code location, which reads Airflow's DAGs, is loaded again
-    if it loaded before Airflow was ready.
+    if it loaded before Airflow was ready. A port the workbench chose that another program takes before
+    the service listens on it is given up for another free one, once.
     """
     ws = Workspace.of(home)
     ws.ensure()
+    try:
+        return _up(ws, airflow_port, dagster_port, show, timeout)
+    except PortTaken as taken:
+        if airflow_port is not None or dagster_port is not None:
+            raise PortTaken(
+                f"{taken} Choose another port, or leave the port out: the workbench picks a free one."
+            ) from taken
+        print(f"Note: {taken} Starting it again on another free port.", file=sys.stderr, flush=True)
+        return _up(ws, None, None, show, timeout)
+
+
+def _say_what_stopped(ws: Workspace) -> None:
+    """A note on stderr naming the services that stopped since they were started (the machine restarted,
+    or they were stopped outside the workbench), before `up` starts them again."""
+    stopped = stopped_services(ws)
+    if not stopped:
+        return
+    rebooted = all(processes.started_before_boot(service_record(ws, name)["create_time"]) for name in stopped)
+    why = "the machine has restarted since" if rebooted else "stopped outside the workbench, or died"
+    names = " and ".join(name.capitalize() for name in stopped)
+    were = "were" if len(stopped) > 1 else "was"
+    print(
+        f"Note: {names} of this workspace {were} not running any more ({why}): starting again."
+        " Your files, DAG runs and Dagster's history are kept.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _up(
+    ws: Workspace, airflow_port: int | None, dagster_port: int | None, show: bool, timeout: float
+) -> Services:
+    """One attempt of `up`, with the ports asked for (None: a free one)."""
     proxy_base = jupyter_proxy.server_base()
     airflow_rec, dagster_rec = service_record(ws, "airflow"), service_record(ws, "dagster")
+    _say_what_stopped(ws)
     for name, rec, wanted in (("airflow", airflow_rec, airflow_port), ("dagster", dagster_rec, dagster_port)):
         if rec and not _alive(rec):
             stop_service(ws, name)  # stale entry: whatever is left of it goes, then it starts anew
@@ -432,7 +492,7 @@ def stop_service(ws: Workspace, name: str, *, grace: float = 10.0) -> int:
     """Stop one service's whole process tree; return how many processes were signalled."""
     rec = service_record(ws, name)
     count = 0
-    if rec:
+    if rec and not processes.started_before_boot(rec["create_time"]):
         count = processes.stop_tree(rec["pgid"], owner=_owner(ws, name), grace=grace)
     else:
         leftovers = processes.owned_processes(_owner(ws, name))

@@ -111,10 +111,30 @@ def session_members(sid: int) -> list[psutil.Process]:
     return members
 
 
+def started_before_boot(create_time: float) -> bool:
+    """Whether a process was started before the machine last booted: none of it can be running now, and
+    its ids may belong to anybody's processes."""
+    return create_time < psutil.boot_time()
+
+
+def _someone_elses(proc: psutil.Process, owner: str) -> bool:
+    """Whether a process shows an environment without the owner's mark (the session id was reused). An
+    environment that cannot be read, or reads as empty (Airflow's scheduler writes its title over it),
+    proves nothing: the process counts as the service's."""
+    try:
+        environment = proc.environ()
+    except psutil.Error:
+        return False
+    return bool(environment) and environment.get(OWNER_ENV) != owner
+
+
 def tree(sid: int, owner: str | None = None) -> dict[int, psutil.Process]:
-    """A service's processes: its session, every descendant of those (even in new sessions), owned ones."""
+    """A service's processes: its session, every descendant of those (even in new sessions), owned ones.
+    With an owner, a session member that shows someone else's environment is left alone."""
     found: dict[int, psutil.Process] = {}
     for proc in session_members(sid):
+        if owner and _someone_elses(proc, owner):
+            continue
         found[proc.pid] = proc
         try:
             for child in proc.children(recursive=True):
@@ -219,15 +239,3 @@ def run_checked(
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"{what} failed (exit {result.returncode}); full output in {log_file}:\n{tail}")
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The last lines of a log file, or a note that there is none."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 64_000))
-            text = handle.read().decode(errors="replace")
-    except FileNotFoundError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])

@@ -138,13 +138,10 @@ def exercise_dag_rolled_back_by_hand(wb: Workbench, *, required: bool) -> None:
 
 
 def _mirrored_airflow_run(wb: Workbench, asset: str) -> str | None:
-    """The Airflow run behind the asset's latest materialization: its Dagster run's tag, or, when the
-    monitoring job recorded it outside any run (a race of dagster-airlift 0.29 under load), the latest one."""
+    """The Airflow run behind the asset's latest materialization: its Dagster run's tag."""
     latest = wb.dagster.materializations(asset)[0]
     mirrored = wb.dagster.runs(run_ids=[latest.run_id]) if latest.run_id else []
-    if mirrored:
-        return mirrored[0]["tags"].get(DAG_RUN_ID_TAG_KEY)
-    return wb.latest_run().run_id
+    return mirrored[0]["tags"].get(DAG_RUN_ID_TAG_KEY) if mirrored else None
 
 
 def exercise_mirrored_run(wb: Workbench, asset: str, run_id: str | None, *, required: bool) -> None:

@@ -92,13 +92,15 @@ class MemorySampler:
                 try:
                     proc = psutil.Process(pid)
                     info = proc.memory_full_info()
-                    label = label_of(proc.cmdline())
+                    label = NAMED.get(proc.name()) or label_of(proc.cmdline())
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
                 breakdown[label] = breakdown.get(label, 0) + getattr(info, "pss", info.rss)
-                detail.append((getattr(info, "pss", info.rss), " ".join(proc.cmdline())[:120]))
+                detail.append(
+                    (getattr(info, "pss", info.rss), f"[{proc.name()}] " + " ".join(proc.cmdline())[:110])
+                )
             self.peak_rss = max(self.peak_rss, rss)
             if pss > self.peak_pss:
                 self.peak_pss, self.peak_breakdown, self.peak_detail = pss, breakdown, detail
@@ -129,6 +131,8 @@ class MemorySampler:
         }
 
 
+# Processes named by the workbench (their command line is the code server's: they are its forks).
+NAMED = {"dagster-webserv": "dagster webserver", "dagster-daemon": "dagster daemon"}
 LABELS = (
     ("ipykernel", "notebook kernel"),
     ("papermill", "papermill"),

@@ -1,6 +1,6 @@
 """Run the five core stages N times, each time from a cold, fresh workspace, and report how they fared.
 
-    make soak N=5                   # or: python benchmarks/soak.py --runs 5 [--all]
+    make soak N=5                   # or: python benchmarks/soak.py --runs 5 [--all | --stages component]
 
 Prints JSON: passes and failures (with the failing stage, cell and error), and per stage the median (p50) and
 p95 wall time over the runs in which the stage ran.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import REPO_ROOT, median, p95  # noqa: E402
 
 
-def soak_run(home: Path, variants: bool) -> tuple[int, float, list[dict[str, Any]], str]:
+def soak_run(home: Path, variants: bool, chosen: list[str]) -> tuple[int, float, list[dict[str, Any]], str]:
     """One `airlift-tutorial run` in a fresh workspace: exit code, wall time, stage results, output tail."""
     command = [
         sys.executable,
@@ -33,6 +33,7 @@ def soak_run(home: Path, variants: bool) -> tuple[int, float, list[dict[str, Any
         str(home),
         "run",
         *(["--all"] if variants else []),
+        *chosen,
     ]
     started = time.monotonic()
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5, help="how many cold runs (default 5)")
     parser.add_argument("--all", action="store_true", help="run the two variants too")
+    parser.add_argument("--stages", nargs="+", default=[], help="only these stages, e.g. component")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="airlift-soak-"))
     walls: list[float] = []
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for index in range(args.runs):
             home = root / f"run{index}"
-            code, wall, results, tail = soak_run(home, args.all)
+            code, wall, results, tail = soak_run(home, args.all, args.stages)
             walls.append(wall)
             print(
                 f"soak: run {index + 1}/{args.runs}: exit {code} in {wall:.0f} s", file=sys.stderr, flush=True

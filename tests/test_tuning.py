@@ -117,6 +117,9 @@ def _pid_of(ws: Workspace, command: str) -> int:
     return parents[0]
 
 
+COMPANION_NAMES = ("dagster-webserv", "dagster-daemon")
+
+
 @pytest.mark.stage
 def test_each_tuning_is_live_in_running_services(running: services.Services) -> None:
     wb = tutorial_lib.Workbench(running.workspace, running.airflow, running.dagster, show=False)
@@ -158,7 +161,12 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     servers = sorted({c for c in commands("dagster") if c.startswith(code_server)})
     assert len(servers) == 1, commands("dagster")
     server = psutil.Process(_pid_of(ws, servers[0]))
-    assert [" ".join(child.cmdline()) for child in server.children()].count(servers[0]) == 1
+    children = {child.name(): " ".join(child.cmdline()) for child in server.children()}
+    assert [child for name, child in children.items() if name not in COMPANION_NAMES].count(servers[0]) == 1
+    # dagster_companions_forked: the webserver and the daemon are forks of the code server too, named.
+    assert {name: children.get(name) for name in COMPANION_NAMES} == dict.fromkeys(
+        COMPANION_NAMES, servers[0]
+    )
     # dagster_sensor_loop, and the listener waking the sensor: evaluated every second after the run ended.
     woken = _tick_times(wb, after=run.ended_at)
     gaps = [later - earlier for earlier, later in zip(woken, woken[1:], strict=False)]

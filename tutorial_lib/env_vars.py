@@ -13,6 +13,7 @@ SCREENSHOTS = "AIRLIFT_TUTORIAL_SCREENSHOTS"  # a folder: the UI pointers save p
 OWNER = "AIRLIFT_TUTORIAL_OWNER"  # marks each service process with its workspace and service
 WAKE_FILE = "AIRLIFT_TUTORIAL_WAKE_FILE"  # Airflow touches it when a DAG run ends; Dagster's daemon wakes
 SCHEDULER_WAKE_FILE = "AIRLIFT_TUTORIAL_SCHEDULER_WAKE_FILE"  # Airflow's web server wakes its scheduler
+DAGSTER_COMPANIONS = "AIRLIFT_TUTORIAL_DAGSTER_COMPANIONS"  # the webserver and daemon the code server forks
 LOGIN_USER = "AIRLIFT_TUTORIAL_LOGIN_USER"  # the workspace's user, for Airflow and Dagster alike
 LOGIN_PASSWORD_FILE = "AIRLIFT_TUTORIAL_LOGIN_PASSWORD_FILE"  # the file holding its password
 DAGSTER_SESSION_KEY_FILE = "AIRLIFT_TUTORIAL_DAGSTER_SESSION_KEY_FILE"  # signs the Dagster login's cookie

@@ -66,6 +66,20 @@ class Watcher:
         self.both_up += len(up) >= 2
 
 
+SHARED_TEMPORARY = (Path("/tmp"), Path("/dev/shm"))
+
+
+def shared_temporary_entries() -> set[str]:
+    """What the machine's shared temporary folders hold now (pytest's own folder aside)."""
+    return {
+        str(entry)
+        for folder in SHARED_TEMPORARY
+        if folder.is_dir()
+        for entry in folder.iterdir()
+        if not entry.name.startswith("pytest-of-")
+    }
+
+
 @pytest.fixture(scope="module")
 def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`airlift-tutorial run` of each run in its own workspace, the lanes at the same time; what each left."""
@@ -87,6 +101,7 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             codes[run] = done.returncode
             left[run] = services.workspace_processes(homes[run])
 
+    shared_before = shared_temporary_entries()
     watcher.thread.start()
     threads = [threading.Thread(target=lane, args=(runs,)) for runs in LANES.values()]
     try:
@@ -106,6 +121,7 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for home in homes.values():
         services.down(home)
     return {
+        "new_shared_entries": sorted(shared_temporary_entries() - shared_before),
         "homes": homes,
         "codes": codes,
         "outputs": {run: (logs / f"{run}.log").read_text() for run in RUNS},
@@ -167,6 +183,12 @@ def test_two_workspaces_ran_at_once_on_their_own_ports_and_processes(concurrent:
     assert all(watcher.ports.values()), watcher.ports
     assert not set.intersection(*watcher.ports.values()), watcher.ports
     assert not watcher.shared_pids, watcher.shared_pids
+
+
+def test_the_runs_and_down_leave_nothing_in_the_shared_tmp_or_dev_shm(concurrent: dict[str, Any]) -> None:
+    # Every service keeps its temporary files, caches and sockets in its workspace (`<workspace>/tmp`), and
+    # `down` lets the resource trackers unlink the semaphores multiprocessing made in /dev/shm.
+    assert concurrent["new_shared_entries"] == []
 
 
 def test_no_process_is_left_after_a_run_that_started_its_services(concurrent: dict[str, Any]) -> None:

@@ -202,13 +202,14 @@ def test_a_stage_start_during_a_run_stops_the_run_first_and_airflow_keeps_schedu
 
 
 def _process_of(ws: Workspace, service: str, word: str) -> psutil.Process:
-    """The service's process whose command line has `word`, started by the service's shell (the code server
-    and its fork server share a command line: the code server is the shell's child)."""
+    """The service's process named `word`, or else the one whose command line has it and that the service's
+    shell started (the code server forks its fork server, webserver and daemon: the last two are named)."""
     leader = services.service_record(ws, service)["pid"]
-    for pid in services.service_processes(ws, service):
-        proc = psutil.Process(pid)
-        if word in " ".join(proc.cmdline()) and proc.ppid() == leader:
-            return proc
+    found = [psutil.Process(pid) for pid in services.service_processes(ws, service)]
+    named = [proc for proc in found if proc.name() == word]
+    started = [proc for proc in found if word in " ".join(proc.cmdline()) and proc.ppid() == leader]
+    if named or started:
+        return (named or started)[0]
     raise AssertionError(f"no {word} process in {service}")
 
 
@@ -219,8 +220,8 @@ def _process_of(ws: Workspace, service: str, word: str) -> psutil.Process:
     [
         ("airflow", "scheduler", "the run", True),
         ("airflow", "in_airflow.webserver", "the run", False),
-        ("dagster", "dagster._daemon", "materializations", True),
-        ("dagster", "dagster_webserver", "materializations", False),
+        ("dagster", "dagster-daemon", "materializations", True),
+        ("dagster", "dagster-webserv", "materializations", False),
         ("dagster", "dagster api grpc", "materializations", False),
     ],
 )

@@ -45,6 +45,10 @@ class ForkingSequentialExecutor(SequentialExecutor):
         # Only the long-lived scheduler: a backfill command would pay the warm-up for a task or two.
         if tuning.use("airflow_warm_dbt") and scheduler_wake.scheduler_module() is not None:
             warm_dbt(Path(os.environ.get("AIRFLOW_HOME", ".")) / "dbt_warmup")
+        # What is imported and warmed up by now lives as long as the scheduler: frozen, the garbage collector
+        # never walks it again, so the DAG processor forked next (and every task) keeps sharing its pages.
+        gc.collect()
+        gc.freeze()
 
     def sync(self) -> None:
         """Run each queued task command in a forked child and wait for it."""
@@ -111,14 +115,13 @@ def warm_dbt(scratch: Path) -> bool:
 
 def _run_in_fork(command: list[str]) -> int:
     """Fork, run an `airflow tasks run ...` command in the child, return the child's exit status."""
-    # Frozen, the scheduler's objects are left out of the child's garbage collections, which would otherwise
-    # write to (and so copy) nearly every page of the heap the two processes share.
-    gc.freeze()
     pid = os.fork()
     if pid:
-        gc.unfreeze()
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
+    # Frozen first thing, the scheduler's objects are left out of the child's garbage collections, which would
+    # otherwise write to (and so copy) nearly every page of the heap the two processes share.
+    gc.freeze()
     code = 1
     try:
         from airflow import settings

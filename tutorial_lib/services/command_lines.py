@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shlex
 import sys
@@ -95,11 +96,27 @@ def dagster_commands(ws: Workspace, port: int, prefix: str) -> list[list[str]]:
     return [code_server, webserver, daemon]
 
 
+def forks_companions() -> bool:
+    """Whether the code server forks Dagster's webserver and daemon itself (it must reload in its own
+    process too: the stock code-server proxy starts a new server, which would fork them again)."""
+    return tuning.use("dagster_companions_forked") and tuning.use("dagster_in_process_reload")
+
+
+def companions(commands: list[list[str]]) -> str:
+    """The webserver's and the daemon's arguments (after `python -m <module>`), for the code server to fork
+    them (`tutorial_lib/in_dagster/startup/_companions.py`), as JSON."""
+    _, webserver, daemon = commands
+    return json.dumps({"webserver": webserver[3:], "daemon": daemon[3:]})
+
+
 def dagster_command(ws: Workspace, port: int, prefix: str) -> list[str]:
     """Dagster's three processes in one shell: if one exits, the others are stopped too. A new instance's
-    storage is created first, once, before three processes would race to create it."""
+    storage is created first, once, before three processes would race to create it. With the companions
+    tuning, the shell starts the code server only, which forks the webserver and the daemon."""
     commands = dagster_commands(ws, port, prefix)
     socket_path = str(code_server_socket(ws))
+    if forks_companions():
+        commands = commands[:1]
     # The webserver and the daemon connect to the code server once it listens (the readiness check reloads
     # the location if needed).
     started = " & ".join(shlex.join(command) for command in commands)

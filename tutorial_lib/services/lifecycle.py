@@ -14,12 +14,20 @@ from typing import Any
 
 import requests
 
-from tutorial_lib import log_excerpts, names, workspace
+from tutorial_lib import env_vars, log_excerpts, names, workspace
 from tutorial_lib.clients.airflow import AirflowClient, AirflowError, import_error_message
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.services import jupyter_proxy, processes
-from tutorial_lib.services.command_lines import BIN, airflow_command, code_server_socket, dagster_command
+from tutorial_lib.services.command_lines import (
+    BIN,
+    airflow_command,
+    code_server_socket,
+    companions,
+    dagster_command,
+    dagster_commands,
+    forks_companions,
+)
 from tutorial_lib.services.environment import airflow_env, dagster_env, login
 from tutorial_lib.services.errors import PortTaken, ServiceError, ServiceStopped
 from tutorial_lib.workspace import Workspace
@@ -167,7 +175,10 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> d
 def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
     argv = dagster_command(ws, port, prefix)
     socket_path = str(code_server_socket(ws))
-    return _spawn_service(ws, "dagster", argv, dagster_env(ws), port, prefix, socket=socket_path)
+    env = dagster_env(ws)
+    if forks_companions():
+        env[env_vars.DAGSTER_COMPANIONS] = companions(dagster_commands(ws, port, prefix))
+    return _spawn_service(ws, "dagster", argv, env, port, prefix, socket=socket_path)
 
 
 def _spawn_service(

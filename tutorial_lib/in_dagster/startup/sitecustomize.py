@@ -218,6 +218,29 @@ def _faster_sensor_loop(module: ModuleType) -> None:
         module.MIN_INTERVAL_LOOP_TIME = SENSOR_LOOP_SECONDS
 
 
+def _fork_companions(module: ModuleType) -> None:
+    server_class = getattr(module, "DagsterApiServer", None)
+    if server_class is None:
+        return
+    original_init = server_class.__init__
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Taken out of the environment, so that nothing this server starts forks them again.
+        wanted = os.environ.pop(env_vars.DAGSTER_COMPANIONS, None)
+        if not wanted:
+            original_init(self, *args, **kwargs)
+            return
+        import json
+
+        import _companions
+
+        started = _companions.start(json.loads(wanted))
+        original_init(self, *args, **kwargs)  # the fork server is forked in there, before any thread
+        _companions.watch(started)
+
+    server_class.__init__ = __init__
+
+
 def _mirror_runs_whole(module: ModuleType) -> None:
     from _airlift_mirrored_runs import apply
 
@@ -237,6 +260,8 @@ def _selected() -> dict[str, Callable[[ModuleType], None]]:
     chosen = [
         ("dagster._grpc.server", "dagster_fork_server_runs", _fork_runs),
         ("dagster._grpc.server", "dagster_in_process_reload", _reload_in_process),
+        # Applied last, so it runs first: the companions fork before the fork server does.
+        ("dagster._grpc.server", "dagster_companions_forked", _fork_companions),
         ("dagster._daemon.sensor", "dagster_sensor_loop", _faster_sensor_loop),
         ("dagster._daemon.sensor", "dagster_quiet_sensor", _quiet_airlift_sensor),
         ("dagster_airlift.core.monitoring_job.event_stream", "airlift_mirrored_run_fix", _mirror_runs_whole),

@@ -3,7 +3,10 @@ does with an asset whose partitions are not time windows. The plumbing behind st
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -165,16 +168,61 @@ def _quiet() -> Iterator[None]:
 
 
 def observe_with_partitions(
-    wb: Workbench, run: DagRun, partitions_def: Any, task_assets: Mapping[str, str]
-) -> Observed:
-    """Evaluate one tick of dagster-airlift's sensor in the kernel, over exactly this Airflow run.
+    wb: Workbench, run: DagRun, partitions: list[dict[str, Any]], task_assets: Mapping[str, str]
+) -> list[Observed]:
+    """Evaluate a tick of dagster-airlift's sensor over exactly this Airflow run for each way of partitioning
+    the task assets, in a child process.
+
+    Each of `partitions` is {"kind": "static", "keys": [...]} or {"kind": "daily", "start_date": "..."}. The
+    child imports Dagster and airlift for these ticks, so the kernel does not keep them (~90 MB) for the rest
+    of the session; Airflow's login reaches it on its standard input, never on a command line.
+    """
+    request = {
+        "settings": airflow_environment(wb),
+        "dag_id": run.dag_id,
+        "ended_at": run.ended_at,
+        "partitions": partitions,
+        "task_assets": dict(task_assets),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", f"from {__name__} import tick_in_child; tick_in_child()"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise WorkspaceError(f"The airlift sensor's tick could not be evaluated:\n{done.stderr[-2000:]}")
+    return [
+        Observed(
+            error=found["error"],
+            partitions=found["partitions"],
+            materialized_partitions={
+                key: set(days) for key, days in found["materialized_partitions"].items()
+            },
+        )
+        for found in json.loads(done.stdout.strip().splitlines()[-1])
+    ]
+
+
+def _observe(request: dict[str, Any], asked: dict[str, Any]) -> Observed:
+    """One tick of the sensor with the task assets partitioned as asked (see `observe_with_partitions`), in
+    this process.
 
     The definitions are built with dagster-airlift's public API from the workspace's live Airflow, the given
-    task -> asset key mapping, each asset with `partitions_def`. The tick's asset events are then recorded in
-    an ephemeral Dagster instance with `report_runless_asset_event`, as Dagster's sensor daemon records them
-    (`dagster/_daemon/sensor.py`): the workspace's Dagster sees nothing of it.
+    task -> asset key mapping, each asset with the partitions asked for. The tick's asset events are then
+    recorded in an ephemeral Dagster instance with `report_runless_asset_event`, as Dagster's sensor daemon
+    records them (`dagster/_daemon/sensor.py`): the workspace's Dagster sees nothing of it.
     """
-    from dagster import AssetKey, AssetSpec, DagsterInstance, Definitions, build_sensor_context
+    from dagster import (
+        AssetKey,
+        AssetSpec,
+        DagsterInstance,
+        DailyPartitionsDefinition,
+        Definitions,
+        StaticPartitionsDefinition,
+        build_sensor_context,
+    )
     from dagster._serdes import serialize_value
     from dagster_airlift.core import (
         AirflowBasicAuthBackend,
@@ -184,7 +232,11 @@ def observe_with_partitions(
     )
     from dagster_airlift.core.sensor.sensor_builder import AirflowPollingSensorCursor
 
-    settings = airflow_environment(wb)
+    settings, ended_at, task_assets = request["settings"], request["ended_at"], request["task_assets"]
+    if asked["kind"] == "static":
+        partitions_def: Any = StaticPartitionsDefinition(asked["keys"])
+    else:
+        partitions_def = DailyPartitionsDefinition(start_date=asked["start_date"])
     with _quiet():
         instance = AirflowInstance(
             auth_backend=AirflowBasicAuthBackend(
@@ -198,7 +250,7 @@ def observe_with_partitions(
             airflow_instance=instance,
             defs=Definitions(
                 assets=assets_with_task_mappings(
-                    dag_id=run.dag_id,
+                    dag_id=request["dag_id"],
                     task_mappings={
                         task: [AssetSpec(AssetKey.from_user_string(key), partitions_def=partitions_def)]
                         for task, key in task_assets.items()
@@ -208,7 +260,7 @@ def observe_with_partitions(
         )
         sensor = next(iter(defs.sensors or ()))
         # The sensor's cursor: the DAG runs that ended in this window, i.e. this one.
-        cursor = AirflowPollingSensorCursor(end_date_gte=run.ended_at - 0.5, end_date_lte=run.ended_at + 0.5)
+        cursor = AirflowPollingSensorCursor(end_date_gte=ended_at - 0.5, end_date_lte=ended_at + 0.5)
         with DagsterInstance.ephemeral() as dagster:
             context = build_sensor_context(
                 instance=dagster, repository_def=defs.get_repository_def(), cursor=serialize_value(cursor)
@@ -235,3 +287,14 @@ def first_line(text: str, limit: int = 200) -> str:
     """An error's first non-empty line, shortened: what a verdict row shows."""
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def tick_in_child() -> None:
+    """The child of `observe_with_partitions`: a request on stdin, each partitioning's result on stdout."""
+    request = json.load(sys.stdin)
+    results = []
+    for asked in request["partitions"]:
+        observed = _observe(request, asked)
+        materialized = {key: sorted(days) for key, days in observed.materialized_partitions.items()}
+        results.append({**asdict(observed), "materialized_partitions": materialized})
+    print(json.dumps(results))

@@ -157,13 +157,11 @@ def db_clean_kept(wb: Workbench) -> None:
 def static_partitions_lost(wb: Workbench) -> None:
     """The airlift sensor records a run's materializations of assets with a StaticPartitionsDefinition without
     a partition, and no error; the same assets with daily partitions get the run's day."""
-    from dagster import DailyPartitionsDefinition, StaticPartitionsDefinition
-
     run = observed_run(wb)
     day = run.logical_date[:10]
     mapped = {TASKS[0]: RAW_TABLE, TASKS[-1]: CSV_ASSET}  # the two tasks with one asset each
-    static = observe_with_partitions(wb, run, StaticPartitionsDefinition([day]), mapped)
-    daily = observe_with_partitions(wb, run, DailyPartitionsDefinition(start_date=START_DATE), mapped)
+    every_day = {"kind": "daily", "start_date": START_DATE.strftime("%Y-%m-%d")}
+    static, daily = observe_with_partitions(wb, run, [{"kind": "static", "keys": [day]}, every_day], mapped)
     prove(
         f"A static partition named {day} stays empty (the run is recorded without a partition)",
         [

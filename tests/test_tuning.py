@@ -154,8 +154,13 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
         assert "Executing command in a fork" in log.read()  # airflow_forking_executor
     assert services.scheduler_wake_file(ws).exists()  # airflow_scheduler_wake: the trigger woke it
     airflow = commands("airflow")
-    assert any("tutorial_lib.in_airflow.webserver" in c for c in airflow)  # airflow_one_process_webserver
-    assert not any("gunicorn" in c for c in airflow), airflow
+    assert not any("gunicorn" in c for c in airflow), airflow  # airflow_one_process_webserver
+    # airflow_webserver_forked: the web server is a fork of the scheduler, named.
+    leader = services.service_record(ws, "airflow")["pid"]
+    scheduler = next(
+        proc for proc in psutil.Process(leader).children() if "scheduler" in " ".join(proc.cmdline())
+    )
+    assert [child.name() for child in scheduler.children()].count("airflow-webserv") == 1
     # dagster_fork_server_runs: the fork server runs fork from is a fork of the code server (same command).
     code_server = f"{sys.executable} -m dagster api grpc "
     servers = sorted({c for c in commands("dagster") if c.startswith(code_server)})
@@ -337,3 +342,12 @@ def test_proxied_state_changes_in_a_row_each_reach_airflow_by_a_requested_parse(
         # Well under the periodic parse (a woken scheduler parses again at once, and Airflow stores a DAG
         # parsed right after the previous store: it skipped that store, and the change waited a minute).
         assert time.monotonic() - started < services.AIRFLOW_PARSE_INTERVAL / 2, changes
+
+
+def test_a_tuning_named_off_runs_stock_and_the_others_stay_live(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(tuning.SETTING, "-airflow_webserver_forked, -dagster_companions_forked")
+    states = tuning.report()
+    assert states.pop("airflow_webserver_forked") == states.pop("dagster_companions_forked")
+    assert "names it off" in tuning.state("airflow_webserver_forked")
+    assert set(states.values()) == {"live"}
+    assert not tuning.airflow_webserver_forked() and not tuning.dagster_companions_forked()

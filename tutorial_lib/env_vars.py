@@ -5,7 +5,7 @@ Imports nothing: Airflow's plugins and hooks and Dagster's start-up hooks import
 
 # Set by a learner or an instructor.
 HOME = "AIRLIFT_TUTORIAL_HOME"  # the workspace folder (customers_pipeline/paths.py reads it too)
-TUNING = "AIRLIFT_TUTORIAL_TUNING"  # `off`: stock Airflow and Dagster, no speed tunings
+TUNING = "AIRLIFT_TUTORIAL_TUNING"  # `off`: stock Airflow and Dagster; `-name,...`: those tunings off
 UI_PROXY = "AIRLIFT_TUTORIAL_UI_PROXY"  # `auto`, `off`, or a Jupyter server's base path for UI links
 SCREENSHOTS = "AIRLIFT_TUTORIAL_SCREENSHOTS"  # a folder: the UI pointers save pictures there (`make refresh`)
 

@@ -18,6 +18,7 @@ OFF = ("off", "no", "false", "0")
 TUNINGS: dict[str, tuple[str, str]] = {
     "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/executor.py
     "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/webserver.py
+    "airflow_webserver_forked": ("apache-airflow", "2.11."),  # in_airflow/webserver.py, fork_from_scheduler
     "airflow_login_stat_throttle": ("apache-airflow-providers-fab", "1.5."),  # airflow_webserver.py
     "airflow_scheduler_wake": ("apache-airflow", "2.11."),  # airflow_scheduler_wake.py
     "airflow_warm_dbt": ("dbt-duckdb", "1.11."),  # airflow_executor.py (closes dbt-duckdb's cached database)
@@ -39,6 +40,13 @@ def enabled(environ: dict[str, str] | None = None) -> bool:
     return (environ if environ is not None else os.environ).get(SETTING, "on").strip().lower() not in OFF
 
 
+def switched_off(environ: dict[str, str] | None = None) -> set[str]:
+    """The tunings named off one by one: `AIRLIFT_TUTORIAL_TUNING=-name,-other` (the others stay live), to
+    compare a tuning's two sides or to rule one out."""
+    setting = (environ if environ is not None else os.environ).get(SETTING, "")
+    return {part.strip()[1:] for part in setting.split(",") if part.strip().startswith("-")}
+
+
 def _installed(package: str) -> str | None:
     try:
         return version(package)
@@ -50,6 +58,8 @@ def state(name: str, environ: dict[str, str] | None = None) -> str:
     """`live`, or why the tuning runs stock: switched off, or written for another version."""
     if not enabled(environ):
         return f"stock ({SETTING}=off)"
+    if name in switched_off(environ):
+        return f"stock ({SETTING} names it off)"
     package, prefix = TUNINGS[name]
     found = _installed(package)
     if found is None or not found.startswith(prefix):
@@ -69,3 +79,15 @@ def use(name: str, environ: dict[str, str] | None = None) -> bool:
 def report(environ: dict[str, str] | None = None) -> dict[str, str]:
     """Every tuning and its state."""
     return {name: state(name, environ) for name in TUNINGS}
+
+
+def airflow_webserver_forked() -> bool:
+    """Whether Airflow's scheduler forks the web server (the one-process one) instead of the service's shell
+    starting it: the shell's command and the scheduler's executor both ask this."""
+    return use("airflow_webserver_forked") and use("airflow_one_process_webserver")
+
+
+def dagster_companions_forked() -> bool:
+    """Whether Dagster's code server forks the webserver and the daemon (it must reload in its own process
+    too: the stock code-server proxy starts a new server, which would fork them again)."""
+    return use("dagster_companions_forked") and use("dagster_in_process_reload")

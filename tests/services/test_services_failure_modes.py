@@ -219,7 +219,7 @@ def _process_of(ws: Workspace, service: str, word: str) -> psutil.Process:
     ("service", "process", "waits_for", "then_run"),
     [
         ("airflow", "scheduler", "the run", True),
-        ("airflow", "in_airflow.webserver", "the run", False),
+        ("airflow", "airflow-webserv", "the run", False),
         ("dagster", "dagster-daemon", "materializations", True),
         ("dagster", "dagster-webserv", "materializations", False),
         ("dagster", "dagster api grpc", "materializations", False),

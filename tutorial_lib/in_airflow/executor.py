@@ -20,7 +20,7 @@ from pathlib import Path
 from airflow.executors.sequential_executor import SequentialExecutor
 
 from tutorial_lib import tuning
-from tutorial_lib.in_airflow import scheduler_wake
+from tutorial_lib.in_airflow import scheduler_wake, webserver
 
 # The raw CSV's columns, as the DAG's load task names them (for warm_dbt's scratch copy).
 RAW_CUSTOMER_COLUMNS = ("id", "first_name", "last_name")
@@ -47,6 +47,8 @@ class ForkingSequentialExecutor(SequentialExecutor):
             warm_dbt(Path(os.environ.get("AIRFLOW_HOME", ".")) / "dbt_warmup")
         # What is imported and warmed up by now lives as long as the scheduler: frozen, the garbage collector
         # never walks it again, so the DAG processor forked next (and every task) keeps sharing its pages.
+        if tuning.airflow_webserver_forked() and scheduler_wake.scheduler_module() is not None:
+            webserver.watch(webserver.fork_from_scheduler())  # freezes first
         gc.collect()
         gc.freeze()
 

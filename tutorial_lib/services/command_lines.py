@@ -37,7 +37,12 @@ def airflow_command() -> list[str]:
     else:  # stock: Airflow's own web server (gunicorn), after the workspace's user is created
         create_user = f'"{sys.executable}" -m tutorial_lib.in_airflow.webserver --create-user'
         webserver = f'({create_user} && exec "{airflow}" webserver)'
-    script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
+    if (
+        tuning.airflow_webserver_forked()
+    ):  # the scheduler forks the web server once it is warm (in_airflow/webserver.py)
+        script = f'"{airflow}" scheduler --skip-serve-logs & wait -n; kill 0'
+    else:
+        script = f'"{airflow}" scheduler --skip-serve-logs & {webserver} & wait -n; kill 0'
     return ["bash", "-c", script]
 
 
@@ -96,12 +101,6 @@ def dagster_commands(ws: Workspace, port: int, prefix: str) -> list[list[str]]:
     return [code_server, webserver, daemon]
 
 
-def forks_companions() -> bool:
-    """Whether the code server forks Dagster's webserver and daemon itself (it must reload in its own
-    process too: the stock code-server proxy starts a new server, which would fork them again)."""
-    return tuning.use("dagster_companions_forked") and tuning.use("dagster_in_process_reload")
-
-
 def companions(commands: list[list[str]]) -> str:
     """The webserver's and the daemon's arguments (after `python -m <module>`), for the code server to fork
     them (`tutorial_lib/in_dagster/startup/_companions.py`), as JSON."""
@@ -115,7 +114,7 @@ def dagster_command(ws: Workspace, port: int, prefix: str) -> list[str]:
     tuning, the shell starts the code server only, which forks the webserver and the daemon."""
     commands = dagster_commands(ws, port, prefix)
     socket_path = str(code_server_socket(ws))
-    if forks_companions():
+    if tuning.dagster_companions_forked():
         commands = commands[:1]
     # The webserver and the daemon connect to the code server once it listens (the readiness check reloads
     # the location if needed).

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from tutorial_lib import env_vars, log_excerpts, names, workspace
+from tutorial_lib import env_vars, log_excerpts, names, tuning, workspace
 from tutorial_lib.clients.airflow import AirflowClient, AirflowError, import_error_message
 from tutorial_lib.clients.dagster import DagsterClient, DagsterError
 from tutorial_lib.progress import WaitTimeout, wait_until
@@ -26,7 +26,6 @@ from tutorial_lib.services.command_lines import (
     companions,
     dagster_command,
     dagster_commands,
-    forks_companions,
 )
 from tutorial_lib.services.environment import airflow_env, dagster_env, login
 from tutorial_lib.services.errors import PortTaken, ServiceError, ServiceStopped
@@ -176,7 +175,7 @@ def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
     argv = dagster_command(ws, port, prefix)
     socket_path = str(code_server_socket(ws))
     env = dagster_env(ws)
-    if forks_companions():
+    if tuning.dagster_companions_forked():
         env[env_vars.DAGSTER_COMPANIONS] = companions(dagster_commands(ws, port, prefix))
     return _spawn_service(ws, "dagster", argv, env, port, prefix, socket=socket_path)
 

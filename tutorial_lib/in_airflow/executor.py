@@ -37,18 +37,24 @@ class ForkingSequentialExecutor(SequentialExecutor):
         """Import the modules tasks need, once, before the first fork."""
         super().start()
         scheduler_wake.install_in_scheduler()  # only where the workbench set a wake file
+        in_scheduler = scheduler_wake.scheduler_module() is not None  # not a backfill command
+        # The web server first, so that it answers while the scheduler warms up; it is watched (from a thread)
+        # only once the scheduler's own forks of the warm-up are done.
+        web_server = (
+            webserver.fork_from_scheduler() if in_scheduler and tuning.airflow_webserver_forked() else 0
+        )
         for name in PRELOADED_MODULES:
             try:
                 importlib.import_module(name)
             except Exception as exc:  # a task will report the real import error itself
                 log.warning("Could not preload %s: %s", name, exc)
         # Only the long-lived scheduler: a backfill command would pay the warm-up for a task or two.
-        if tuning.use("airflow_warm_dbt") and scheduler_wake.scheduler_module() is not None:
+        if tuning.use("airflow_warm_dbt") and in_scheduler:
             warm_dbt(Path(os.environ.get("AIRFLOW_HOME", ".")) / "dbt_warmup")
+        if web_server:
+            webserver.watch(web_server)
         # What is imported and warmed up by now lives as long as the scheduler: frozen, the garbage collector
         # never walks it again, so the DAG processor forked next (and every task) keeps sharing its pages.
-        if tuning.airflow_webserver_forked() and scheduler_wake.scheduler_module() is not None:
-            webserver.watch(webserver.fork_from_scheduler())  # freezes first
         gc.collect()
         gc.freeze()
 

@@ -81,7 +81,7 @@ def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
         tags = cell.get("metadata", {}).get("tags", [])
         source = unsolved if notebook_outputs.EXERCISE_TAG in tags else solved
         outputs = [] if "parameters" in tags else source[cell.get("id")].outputs
-        cell.outputs = notebook_outputs.published(list(outputs), literals=literals)
+        cell.outputs = notebook_outputs.published(list(outputs), literals=literals, dates=refresh_dates())
         # nbval refuses stored outputs of a cell without an execution count.
         number += bool(cell.outputs)
         cell.execution_count = number if cell.outputs else None
@@ -92,13 +92,20 @@ def refresh(stage: str, workspace: Workspace, pictures: bool = True) -> None:
     print(f"{path.name}: reference outputs stored")
 
 
+def refresh_dates() -> dict[str, str]:
+    """The dates around the refresh and what stands for them (a schedule's next tick, the partitions
+    up to now): replaced after the sanitizer, which turns a run id with today's time into `manual__<time>`."""
+    today = datetime.now(UTC).date()
+    return {
+        (today + timedelta(days=days)).isoformat(): name
+        for days, name in ((-1, "<yesterday>"), (0, "<today>"), (1, "<tomorrow>"))
+    }
+
+
 def private_values(workspace: Workspace) -> dict[str, str]:
     """What must not reach a committed notebook, and what stands for it: the workspace's folder, the
-    repository's, every secret of the workspace, and the dates around the day of the refresh."""
+    repository's and every secret of the workspace."""
     values = {str(workspace.home): "<workspace>", str(REPO_ROOT): "<repo>"}
-    today = datetime.now(UTC).date()  # a schedule's next tick, the partitions up to now
-    for days, name in ((-1, "<yesterday>"), (0, "<today>"), (1, "<tomorrow>")):
-        values[(today + timedelta(days=days)).isoformat()] = name
     for secret in sorted(workspace.secrets_dir.glob("*")):
         if secret.is_file() and secret.read_text().strip():
             values[secret.read_text().strip()] = "<password>"

@@ -163,3 +163,9 @@ def test_a_missing_output_kind_or_cell_is_a_mismatch(tmp_path: Path) -> None:
     assert "output kinds differ" in notebook_outputs.compare(committed, executed)[0].problem
     empty = _notebook(tmp_path, "c.ipynb", [])
     assert "not in the executed notebook" in notebook_outputs.compare(committed, empty)[0].problem
+
+
+def test_a_run_id_of_today_is_stored_as_its_placeholder_and_a_bare_date_of_today_as_today() -> None:
+    text = "manual__2026-12-05T23:57:23.769201+00:00: success; next tick 2026-12-05\n"
+    [stored] = notebook_outputs.published([_stdout(text)], dates={"2026-12-05": "<today>"})
+    assert stored["text"] == "manual__<time> success; next tick <today>\n"

@@ -83,10 +83,13 @@ TEXT_KEYS = ("text", "text/plain", "text/html", "text/markdown", "text/latex", "
 
 
 def _sanitized(
-    value: object, patterns: list[tuple[str, str]], replacements: list[tuple[str, str]] | tuple = ()
+    value: object,
+    patterns: list[tuple[str, str]],
+    replacements: list[tuple[str, str]] | tuple = (),
+    afterwards: list[tuple[str, str]] | tuple = (),
 ) -> object:
-    """A text output (a string or nbformat's list of lines) with the literals and then the patterns replaced;
-    anything else as it is."""
+    """A text output (a string or nbformat's list of lines) with the literals, then the patterns, then the
+    `afterwards` literals replaced; anything else as it is."""
     if isinstance(value, list):
         value = "".join(value)
     if not isinstance(value, str):
@@ -96,19 +99,27 @@ def _sanitized(
             value = value.replace(old, new)
     for regex, replace in patterns:
         value = re.sub(regex, replace, value)
+    for old, new in afterwards:
+        if old:
+            value = value.replace(old, new)
     return value
 
 
 def published(
-    outputs: list, patterns: list[tuple[str, str]] | None = None, literals: dict[str, str] | None = None
+    outputs: list,
+    patterns: list[tuple[str, str]] | None = None,
+    literals: dict[str, str] | None = None,
+    dates: dict[str, str] | None = None,
 ) -> list:
-    """Outputs as the committed notebook stores them: every text passed through the sanitizer (ports, run
-    ids, times, durations, paths), and each `literals` key (a workspace's folder, its password) replaced."""
+    """Outputs as the committed notebook stores them: each `literals` key (a workspace's folder, its password)
+    replaced, every text passed through the sanitizer (ports, run ids, times, durations, paths), and then each
+    of `dates` replaced (after the sanitizer, which must see a run id's date to replace it whole)."""
     patterns = sanitizer() if patterns is None else patterns
     replacements = sorted((literals or {}).items(), key=lambda item: -len(item[0]))
+    afterwards = sorted((dates or {}).items(), key=lambda item: -len(item[0]))
 
     def clean(value: object) -> object:
-        return _sanitized(value, patterns, replacements)
+        return _sanitized(value, patterns, replacements, afterwards)
 
     stored = []
     for output in outputs:

@@ -351,3 +351,27 @@ def test_a_tuning_named_off_runs_stock_and_the_others_stay_live(monkeypatch: pyt
     assert "names it off" in tuning.state("airflow_webserver_forked")
     assert set(states.values()) == {"live"}
     assert not tuning.airflow_webserver_forked() and not tuning.dagster_companions_forked()
+
+
+def test_the_monitoring_sensor_is_due_when_a_dag_run_ended_since_its_last_tick(tmp_path: Path) -> None:
+    # In a process with the Dagster start-up hooks (they change the process they load in), on a stand-in of
+    # Dagster's sensor module: the stock rule says "not yet" every time, the elapsed time is given.
+    probe = """
+import os, sys, time, types
+import sitecustomize
+wake = os.environ["AIRLIFT_TUTORIAL_WAKE_FILE"]
+daemon = types.SimpleNamespace(is_under_min_interval=lambda *a: True, get_elapsed=lambda state: state)
+sitecustomize._quiet_airlift_sensor(daemon)
+monitoring = types.SimpleNamespace(name="airflow__airflow_monitoring_job_sensor")
+other = types.SimpleNamespace(name="some_other_sensor")
+due = lambda elapsed, sensor=monitoring: not daemon.is_under_min_interval(elapsed, sensor)
+open(wake, "w").close(); os.utime(wake, (time.time() - 2,) * 2)  # a DAG run ended 2 s ago
+print(due(20), due(1), due(5), due(20, other))
+os.utime(wake, (time.time() - 60,) * 2)  # a minute ago
+print(due(20))
+"""
+    env = {**services.dagster_env(Workspace(tmp_path / "ws").ensure()), "PATH": os.environ["PATH"]}
+    env["AIRLIFT_TUTORIAL_WAKE_FILE"] = str(tmp_path / "ended")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    # due after the end; not again within 4 s of its own tick, then again; other sensors and old ends: stock
+    assert done.stdout.split() == ["True", "False", "True", "False", "False"], done.stdout + done.stderr

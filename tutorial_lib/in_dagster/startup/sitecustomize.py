@@ -15,7 +15,8 @@ gone, the webserver does not start. The speed tunings, which Dagster exposes no 
 - While no Airflow DAG run has ended in the last 10 s, the daemon evaluates the airlift sensor every 15 s
   instead of every second, and its sensor loop sleeps as long (`_sensor_wake.py`). Airflow tells it when
   one ends (`tutorial_lib/in_airflow/plugins/`, through a file's time), which ends the sleep at once, so
-  observation stays as quick while an idle workspace stops polling Airflow and Dagster's storage.
+  observation stays as quick while an idle workspace stops polling Airflow and Dagster's storage. The
+  Airlift component's monitoring sensor keeps its 30 s, but is also evaluated as soon as a DAG run ends.
 - The code server (`dagster api grpc`) reloads the definitions in its own process when asked to, instead of
   the stock code-server proxy starting a new interpreter that imports Dagster and dbt all over again: a
   stage start takes a second or two instead of 12-16 s. The stage modules (`dagster_defs`, the code
@@ -171,6 +172,11 @@ QUIET_SENSOR_SECONDS = float(os.environ.get(env_vars.QUIET_SENSOR_SECONDS) or 15
 # listeners), the airlift sensor is evaluated at its own interval.
 WAKE_WINDOW_SECONDS = 10.0
 AIRLIFT_SENSOR_SUFFIX = "__airflow_dag_status_sensor"
+# The Airlift component's monitoring sensor (30 s apart, Dagster's default) is also evaluated when a DAG run
+# has ended since its last tick, and then every few seconds for the rest of the window (the job of the first
+# tick may not see the run's end yet, or may still run: the sensor skips while it does).
+MONITORING_SENSOR_SUFFIX = "__airflow_monitoring_job_sensor"
+MONITORING_RETICK_SECONDS = 4.0
 
 
 def _quiet_airlift_sensor(module: ModuleType) -> None:
@@ -180,7 +186,19 @@ def _quiet_airlift_sensor(module: ModuleType) -> None:
     if original is None or elapsed_of is None or not wake_file:
         return
 
+    def woken_monitoring(state) -> bool:
+        elapsed = elapsed_of(state)
+        try:
+            since_end = time.time() - os.stat(wake_file).st_mtime
+        except OSError:
+            return False
+        if elapsed is None or since_end > WAKE_WINDOW_SECONDS:
+            return False
+        return elapsed > since_end or elapsed >= MONITORING_RETICK_SECONDS
+
     def is_under_min_interval(state, remote_sensor, minimum_allowed_min_interval=None) -> bool:
+        if remote_sensor.name.endswith(MONITORING_SENSOR_SUFFIX) and woken_monitoring(state):
+            return False
         if original(state, remote_sensor, minimum_allowed_min_interval):
             return True
         if not remote_sensor.name.endswith(AIRLIFT_SENSOR_SUFFIX):

@@ -19,8 +19,9 @@ import psutil
 from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
-# Footprint of one learner's workspace: peak PSS of its services during `make bench` (README, "Figures").
-MEMORY_PER_LEARNER_MB = 1350
+# Footprint of one learner's workspace: peak PSS of its services and notebook kernel during `make bench`
+# (README, "Figures": 1285-1303 MB on 2026-12-05).
+MEMORY_PER_LEARNER_MB = 1300
 DISK_PER_LEARNER_MB = 300
 LEARNERS_PER_CORE = 4
 PACKAGES = (
@@ -118,7 +119,7 @@ def check_memory(learners: int) -> Check:
         "memory",
         available >= needed,
         f"{available / 1024:.1f} GB available; {learners} learner(s) need about {needed / 1024:.1f} GB "
-        f"({MEMORY_PER_LEARNER_MB} MB each while their services run)",
+        f"({MEMORY_PER_LEARNER_MB} MB each while their services and notebook run)",
         f"use a host with more memory, or at most {int(available // MEMORY_PER_LEARNER_MB)} learners here",
     )
 

@@ -19,6 +19,7 @@ SHARED = (
     "env_vars",
     "errors",
     "log_excerpts",
+    "forks",
     "workspace",
     "tuning",
     "progress",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from airflow.executors.sequential_executor import SequentialExecutor
 
-from tutorial_lib import tuning
+from tutorial_lib import forks, tuning
 from tutorial_lib.in_airflow import scheduler_wake, webserver
 
 # The raw CSV's columns, as the DAG's load task names them (for warm_dbt's scratch copy).
@@ -70,17 +70,6 @@ class ForkingSequentialExecutor(SequentialExecutor):
         self.commands_to_run = []
 
 
-def _threads() -> int:
-    """The threads of this process, native ones included (a library's own thread pool is invisible to
-    `threading`, and forking while one runs can deadlock the child)."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        import threading
-
-        return threading.active_count()
-
-
 def warm_dbt(scratch: Path) -> bool:
     """Run the DAG's load and `dbt build` once in this process, on a scratch copy of the raw CSV, so that the
     tasks forked from it find dbt's caches warm: its parse, its serializers and its compiled macros (a dbt
@@ -114,8 +103,8 @@ def warm_dbt(scratch: Path) -> bool:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    if _threads() > 1:
-        log.warning("Warming dbt up left %d threads running; forking tasks may hang.", _threads())
+    if forks.native_threads() > 1:
+        log.warning("Warming dbt up left %d threads running; forking tasks may hang.", forks.native_threads())
         return False
     log.info("Warmed dbt up for forked tasks in %.1f s", time.monotonic() - started)
     return True

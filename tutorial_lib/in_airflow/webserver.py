@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib import tuning
+from tutorial_lib import forks, tuning
 from tutorial_lib.env_vars import LOGIN_PASSWORD_FILE as PASSWORD_FILE_VAR
 from tutorial_lib.env_vars import LOGIN_USER as USER_VAR
 from tutorial_lib.in_airflow import scheduler_wake
@@ -111,93 +110,41 @@ FORKED_NAME = b"airflow-webserv"
 
 
 def fork_from_scheduler() -> int:
-    """Start the web server as a fork of the scheduler (called once the scheduler has imported and warmed
-    what it needs, before it forks anything else): the two share Airflow's and the web app's libraries
-    instead of importing them twice. The scheduler ends the service when the web server ends (`watch`).
+    """Start the web server as a fork of the scheduler, first thing in its executor's start (see
+    `tutorial_lib/forks.py`): the two share Airflow's and the web app's pages, the app being built here once.
     Returns the web server's pid; a scheduler that already runs a thread starts it as an interpreter of its
     own instead (forking is unsafe then)."""
-    import gc
     import subprocess
     import sys
 
-    if _threads() > 1:
-        return subprocess.Popen([sys.executable, "-m", __name__]).pid
-    from airflow.www.app import cached_app
+    if forks.can_fork():
+        from airflow.www.app import cached_app
 
-    cached_app()  # the web app, built once here: its objects are shared too, and the fork serves it at once
-    if _threads() > 1:  # building it started a thread: the fork is not safe any more
+        cached_app()
+    if not forks.can_fork():  # a thread ran already, or building the app started one
         return subprocess.Popen([sys.executable, "-m", __name__]).pid
-    gc.collect()
-    gc.freeze()
-    pid = os.fork()
-    if pid == 0:
-        _serve_in_fork()  # never returns
-    return pid
+    return forks.fork_named(FORKED_NAME, _serve_in_fork)
 
 
 def _serve_in_fork() -> None:
-    import ctypes
     import signal
-    import sys
-    import traceback
 
-    code = 1
-    try:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(15, ctypes.c_char_p(FORKED_NAME), 0, 0, 0)  # PR_SET_NAME
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2):
-            signal.signal(sig, signal.SIG_DFL)
-        from airflow import settings
+    from airflow import settings
 
-        settings.engine.dispose(close=False)  # the scheduler's database connections stay the scheduler's
-        main()
-        code = 0
-    except SystemExit as leaving:
-        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
-    except BaseException:  # the web server's own failure: said in the service's log
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    for sig in (
+        signal.SIGINT,
+        signal.SIGTERM,
+        signal.SIGUSR2,
+    ):  # the scheduler's handlers are not the server's
+        signal.signal(sig, signal.SIG_DFL)
+    settings.engine.dispose(close=False)  # the scheduler's database connections stay the scheduler's
+    main()
 
 
 def watch(pid: int) -> None:
-    """In the scheduler: when the forked web server ends, end the whole service (its process group), as the
-    service's shell does when the scheduler ends."""
-    import signal
-    import sys
-    import threading
-    import time
-
-    def wait() -> None:
-        try:
-            _, status = os.waitpid(pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:  # not our child (the stock interpreter was reaped elsewhere)
-            code = 1
-        how = f"Killed by signal {-code}" if code < 0 else f"exit code {code}"
-        print(
-            f"Airflow's web server stopped ({how}); stopping the scheduler with it.",
-            file=sys.stderr,
-            flush=True,
-        )
-        with contextlib.suppress(OSError):
-            os.killpg(os.getpgrp(), signal.SIGTERM)
-        time.sleep(2)
-        os._exit(1)
-
-    threading.Thread(target=wait, daemon=True, name="watch-webserver").start()
-
-
-def _threads() -> int:
-    """This process's threads, native ones included."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        import threading
-
-        return threading.active_count()
+    """In the scheduler: when the web server ends, end the whole service, as its shell does when the scheduler
+    ends."""
+    forks.watch("Airflow's web server", forks.waiter(pid), "stopping the scheduler with it.")
 
 
 if __name__ == "__main__":

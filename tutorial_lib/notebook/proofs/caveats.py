@@ -181,7 +181,7 @@ def observe_with_partitions(
         "settings": airflow_environment(wb),
         "dag_id": run.dag_id,
         "ended_at": run.ended_at,
-        "partitions": partitions,
+        "partitionings": partitions,
         "task_assets": dict(task_assets),
     }
     done = subprocess.run(
@@ -193,16 +193,12 @@ def observe_with_partitions(
     )
     if done.returncode != 0:
         raise WorkspaceError(f"The airlift sensor's tick could not be evaluated:\n{done.stderr[-2000:]}")
-    return [
-        Observed(
-            error=found["error"],
-            partitions=found["partitions"],
-            materialized_partitions={
-                key: set(days) for key, days in found["materialized_partitions"].items()
-            },
-        )
-        for found in json.loads(done.stdout.strip().splitlines()[-1])
-    ]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for found in results:  # JSON has lists where Observed has sets
+        found["materialized_partitions"] = {
+            key: set(days) for key, days in found["materialized_partitions"].items()
+        }
+    return [Observed(**found) for found in results]
 
 
 def _observe(request: dict[str, Any], asked: dict[str, Any]) -> Observed:
@@ -293,7 +289,7 @@ def tick_in_child() -> None:
     """The child of `observe_with_partitions`: a request on stdin, each partitioning's result on stdout."""
     request = json.load(sys.stdin)
     results = []
-    for asked in request["partitions"]:
+    for asked in request["partitionings"]:
         observed = _observe(request, asked)
         materialized = {key: sorted(days) for key, days in observed.materialized_partitions.items()}
         results.append({**asdict(observed), "materialized_partitions": materialized})

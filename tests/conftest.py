@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -26,6 +27,36 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 # The stage tests' workspace serves its UIs under jupyter-server-proxy's paths, as on a JupyterHub, so every
 # stage test also proves the workbench on prefixed URLs; the notebook tests run with direct URLs.
 PROXY_BASE = "/user/learner/"
+
+
+SHARED_MEMORY = Path("/dev/shm")
+
+
+def _semaphores() -> set[Path]:
+    return set(SHARED_MEMORY.glob("sem.mp-*")) if SHARED_MEMORY.is_dir() else set()
+
+
+def _mapped_anywhere(path: Path) -> bool:
+    """Whether a live process has the file mapped (a semaphore in use is)."""
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        with suppress(OSError):
+            if str(path) in maps.read_text():
+                return True
+    return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphans_of_the_fault_tests() -> Iterator[None]:
+    """The fault tests kill services with SIGKILL, resource trackers included, as a crash or a power cut
+    does; the semaphores and multiprocessing folders those trackers would have removed are removed at the
+    end of the session (a reboot clears them too): only ones made during the session, and no longer used."""
+    semaphores, folders = _semaphores(), set(Path(tempfile.gettempdir()).glob("pymp-*"))
+    yield
+    for path in _semaphores() - semaphores:
+        if not _mapped_anywhere(path):
+            path.unlink(missing_ok=True)
+    for folder in set(Path(tempfile.gettempdir()).glob("pymp-*")) - folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -108,11 +108,10 @@ def companions(commands: list[list[str]]) -> str:
     return json.dumps({"webserver": webserver[3:], "daemon": daemon[3:]})
 
 
-def dagster_command(ws: Workspace, port: int, prefix: str) -> list[str]:
-    """Dagster's three processes in one shell: if one exits, the others are stopped too. A new instance's
-    storage is created first, once, before three processes would race to create it. With the companions
-    tuning, the shell starts the code server only, which forks the webserver and the daemon."""
-    commands = dagster_commands(ws, port, prefix)
+def dagster_command(ws: Workspace, commands: list[list[str]]) -> list[str]:
+    """Dagster's three processes (`dagster_commands`) in one shell: if one exits, the others are stopped too.
+    A new instance's storage is created first, once, before three processes would race to create it. With
+    the companions tuning, the shell starts the code server only, which forks the webserver and the daemon."""
     socket_path = str(code_server_socket(ws))
     if tuning.dagster_companions_forked():
         commands = commands[:1]

@@ -172,11 +172,12 @@ def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> d
 
 
 def _start_dagster(ws: Workspace, port: int, prefix: str) -> dict[str, Any]:
-    argv = dagster_command(ws, port, prefix)
+    commands = dagster_commands(ws, port, prefix)
+    argv = dagster_command(ws, commands)
     socket_path = str(code_server_socket(ws))
     env = dagster_env(ws)
     if tuning.dagster_companions_forked():
-        env[env_vars.DAGSTER_COMPANIONS] = companions(dagster_commands(ws, port, prefix))
+        env[env_vars.DAGSTER_COMPANIONS] = companions(commands)
     return _spawn_service(ws, "dagster", argv, env, port, prefix, socket=socket_path)
 
 
@@ -186,7 +187,7 @@ def _spawn_service(
     """Start a service in a session of its own and return the record the state file keeps of it."""
     log = ws.log_file(name)
     log_offset = log.stat().st_size if log.exists() else 0
-    proc = processes.spawn(argv, env=env, log_file=ws.log_file(name), cwd=ws.home, owner=_owner(ws, name))
+    proc = processes.spawn(argv, env=env, log_file=log, cwd=ws.home, owner=_owner(ws, name))
     return {
         "pid": proc.pid,
         "pgid": os.getpgid(proc.pid),

@@ -37,11 +37,18 @@ def _semaphores() -> set[Path]:
 
 
 def _mapped_anywhere(path: Path) -> bool:
-    """Whether a live process has the file mapped (a semaphore in use is)."""
+    """Whether a live process has the file mapped (a semaphore in use is). glibc maps a semaphore under a
+    temporary name it then links to the real one, so the mapping is found by the file's inode."""
+    try:
+        inode = str(path.stat().st_ino)
+    except OSError:
+        return False
     for maps in Path("/proc").glob("[0-9]*/maps"):
         with suppress(OSError):
-            if str(path) in maps.read_text():
-                return True
+            for line in maps.read_text().splitlines():
+                fields = line.split()
+                if len(fields) > 5 and fields[4] == inode and fields[5].startswith(str(SHARED_MEMORY)):
+                    return True
     return False
 
 

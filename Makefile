@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
-.PHONY: install browser tutorial test unit lint bench soak lab refresh down status clean
+CHP := .tools/hub/node_modules/.bin/configurable-http-proxy
+
+.PHONY: install browser hub-proxy tutorial test unit lint bench soak lab refresh down status clean
 
 install: $(KERNEL)
 
@@ -15,8 +17,9 @@ install: $(KERNEL)
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
+# On a Python every local user can run (tools/shared_python.py): pyenv's and uv's live in the admin's home.
 $(BIN)/python: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python 3.11 --compile-bytecode
+	$(UV) sync --frozen --python "$$($(PYTHON) tools/shared_python.py $(PYTHON))" --compile-bytecode
 	@touch $@
 
 $(KERNEL): $(BIN)/python
@@ -28,10 +31,17 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null; } || \
 		echo "Could not install chromium: the browser tests skip (they fail under CI=true)." >&2
 
+# JupyterHub's proxy from npm (tools/hub/package-lock.json), for the hub test and `make room`.
+hub-proxy: $(CHP)
+$(CHP): tools/hub/package.json tools/hub/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then mkdir -p .tools/hub && cp tools/hub/package*.json .tools/hub/ && \
+		npm ci --prefix .tools/hub --no-audit --no-fund --loglevel=error >/dev/null; \
+	else echo "No npm: the JupyterHub tests skip (they fail under CI=true)." >&2; fi
+
 tutorial: install
 	$(BIN)/airlift-tutorial run $(STAGES)
 
-test: install lint
+test: install lint hub-proxy
 	PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
 
 # The tests that need no services, on two workers (pytest-xdist): about a minute.

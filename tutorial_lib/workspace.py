@@ -121,13 +121,14 @@ class Workspace:
     def claim(self) -> None:
         """Make the folder a workspace: create it, or take it if empty; refuse anything else, naming the fix.
 
-        The folder's permissions are left as they are: a private (0700) folder stays private.
+        A folder it creates is private (0700: on a shared host, a learner's data and DAGs are theirs alone);
+        an existing folder's permissions are left as they are.
         """
         home = self.home
         self.check_not_a_file()
         if not home.exists():
             try:
-                home.mkdir(parents=True)
+                home.mkdir(parents=True, mode=0o700)
             except OSError as exc:
                 raise WorkspaceError(
                     f"Cannot create the workspace folder {home}: {exc.strerror or exc}. Choose a folder you "

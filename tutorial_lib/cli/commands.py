@@ -1,4 +1,4 @@
-"""The `airlift-tutorial` command: up, down, status, logs, reset, run, doctor."""
+"""The `airlift-tutorial` command: up, down, status, logs, reset, run, notebooks, doctor, hub-setup."""
 
 from __future__ import annotations
 
@@ -143,7 +143,9 @@ def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
     """Preflight for a workshop: packages, memory and disk for N learners, services that start."""
     from tutorial_lib.cli import doctor
 
-    checks = doctor.run_checks(args.learners, args.home, services=not args.no_services)
+    checks = doctor.run_checks(
+        args.learners, args.home, services=not args.no_services, as_learner=args.as_learner, hub=args.hub
+    )
     result = doctor.report(checks)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -151,6 +153,30 @@ def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
         print("\n".join(check.line() for check in checks))
         print("\nReady." if result["passed"] else "\nNot ready: fix the FAIL lines above.")
     return 0 if result["passed"] else 1
+
+
+def cmd_notebooks(args: argparse.Namespace, ws: Workspace) -> int:
+    """A copy of the notebooks (and the docs they link to) that is the learner's own; keeps existing files."""
+    from tutorial_lib.cli import notebooks_copy
+
+    try:
+        copied = notebooks_copy.copy(args.target)
+    except OSError as exc:
+        print(
+            f"airlift-tutorial notebooks: cannot write {exc.filename}: {exc.strerror}. Name a folder you can "
+            "write to, e.g. `airlift-tutorial notebooks ~/airlift-tutorial`.",
+            file=sys.stderr,
+        )
+        return 2
+    print(copied.summary())
+    return 0
+
+
+def cmd_hub_setup(args: argparse.Namespace, ws: Workspace) -> int:
+    """As root, once: the kernel and the command for every learner of a hub; the checkout read-only."""
+    from tutorial_lib.cli import hub_setup
+
+    return hub_setup.run(args.prefix)
 
 
 def cmd_lab(args: argparse.Namespace, ws: Workspace) -> int:
@@ -189,6 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--no-services", action="store_true", help="skip starting Airflow and Dagster")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
+    doctor.add_argument(
+        "--as-learner",
+        metavar="USER",
+        help="as root: also check as this local user (default: nobody), as a learner sees the host",
+    )
+    doctor.add_argument(
+        "--hub", action="store_true", help="the learners come through a JupyterHub: check what it needs too"
+    )
+    notebooks = sub.add_parser(
+        "notebooks", help="copy the notebooks into a folder of your own (keeps your files)"
+    )
+    notebooks.add_argument("target", nargs="?", type=Path, default=Path("~/airlift-tutorial"))
+    notebooks.set_defaults(func=cmd_notebooks)
+    hub_setup = sub.add_parser(
+        "hub-setup", help="as root, once per host: the kernel and the command for every JupyterHub learner"
+    )
+    hub_setup.add_argument("--prefix", type=Path, default=Path("/usr/local"), help="default: /usr/local")
+    hub_setup.set_defaults(func=cmd_hub_setup)
     for tool in passthrough_tools.TOOLS:
         passthrough = sub.add_parser(
             tool,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from tutorial_lib.cli import learner_view
 from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
@@ -227,7 +228,47 @@ def check_services(home: Path | None) -> Check:
     )
 
 
-def run_checks(learners: int, home: Path | None, *, services: bool) -> list[Check]:
+def check_as_learner(user: str | None, hub: bool) -> list[Check]:
+    """The host as a learner sees it: as root, run as another local user; otherwise as oneself.
+
+    What only a hub needs (the kernel where every Jupyter looks, the command on a login shell's PATH)
+    fails with `--hub` and is a warning without it.
+    """
+    view = learner_view.look(user)
+    who = f"as {view.user}"
+    fix_python = (
+        f"learners cannot run {learner_view.PYTHON}: put the checkout where every user can read it (e.g. "
+        "/opt/airlift-tutorial) and rebuild .venv on a Python they can run: `rm -rf .venv && make install`"
+    )
+    checks = [Check(f"{who}: python", view.python_ok, view.python, fix_python)]
+    checks.append(
+        Check(
+            f"{who}: kernel",
+            view.kernel_ok,
+            view.kernel,
+            "run `sudo .venv/bin/airlift-tutorial hub-setup`, which installs the kernel where every "
+            "Jupyter on the host looks (a hub's single-user Jupyter does not look in .venv)",
+            warning=view.kernel_warning and not hub,
+        )
+    )
+    checks.append(
+        Check(
+            f"{who}: command in a terminal",
+            view.command_ok,
+            view.command,
+            "run `sudo .venv/bin/airlift-tutorial hub-setup` (links it into /usr/local/bin: a hub's "
+            "terminals are login shells, whose /etc/profile resets PATH); without a hub, `make lab` or "
+            "activate .venv",
+            warning=not hub,
+        )
+    )
+    checks.append(Check(f"{who}: workspace", view.workspace_ok, view.workspace, fix_python))
+    return checks
+
+
+def run_checks(
+    learners: int, home: Path | None, *, services: bool, as_learner: str | None = None, hub: bool = False
+) -> list[Check]:
     """Every preflight check, in order."""
     where = Workspace.of(home).home
     checks: list[Callable[[], Check]] = [
@@ -243,7 +284,7 @@ def run_checks(learners: int, home: Path | None, *, services: bool) -> list[Chec
     ]
     if services:
         checks.append(lambda: check_services(home))
-    return [check() for check in checks]
+    return [check() for check in checks] + check_as_learner(as_learner, hub)
 
 
 def report(checks: list[Check]) -> dict[str, object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tutorial_lib"
-ROOMS = ("clients", "services", "notebook", "cli", "in_airflow", "in_dagster")
+ROOMS = ("clients", "services", "notebook", "cli", "in_airflow", "in_dagster", "in_hub")
 SHARED = (
     "stages",
     "names",
@@ -34,6 +34,7 @@ FORBIDDEN = {
     "cli": ("in_airflow", "in_dagster"),
     "in_airflow": ("clients", "services", "notebook", "cli", "in_dagster"),
     "in_dagster": ("clients", "notebook", "cli", "in_airflow"),
+    "in_hub": ("clients", "services", "notebook", "cli", "in_airflow", "in_dagster"),
     **{module: ROOMS for module in SHARED},
 }
 
@@ -152,3 +153,12 @@ def test_every_broad_except_handles_or_logs_what_it_caught() -> None:
             if broad and not _handles_or_logs(node):
                 silent.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not silent
+
+
+def test_the_hub_configuration_imports_nothing_of_the_workbench_since_the_hub_runs_in_its_own_environment() -> (
+    None
+):
+    files = list((PACKAGE / "in_hub").rglob("*.py"))
+    assert files
+    assert {name for path in files for name in _imported(path)} == set()
+    assert "import tutorial_lib" not in (PACKAGE / "in_hub" / "jupyterhub_config.py").read_text()

@@ -25,3 +25,28 @@ def test_services_keep_temporary_files_in_the_workspace_and_get_no_hub_token(
     )
     assert "a-learners-token" not in env.values()
     assert env["TMPDIR"] == env["TMP"] == env["TEMP"] == str(ws.tmp_dir) and ws.tmp_dir.is_dir()
+
+
+def test_a_workspace_too_deep_for_sockets_gets_a_short_private_tmpdir_that_a_socket_fits_in(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import shutil
+    import socket
+    import stat
+
+    from tutorial_lib.services.command_lines import services_tmp_dir
+
+    deep = Workspace(tmp_path / ("d" * 40) / "airlift-workbench").ensure()
+    tmp = services_tmp_dir(deep)
+    request.addfinalizer(lambda: shutil.rmtree(tmp.parent, ignore_errors=True))
+    assert tmp != deep.tmp_dir and stat.S_IMODE(tmp.stat().st_mode) == 0o700
+    assert services_tmp_dir(deep) == tmp  # the same folder at every start
+    for ws, folder in ((deep, tmp), (Workspace(tmp_path / "ws").ensure(), None)):
+        folder = folder or services_tmp_dir(ws)
+        assert folder == (tmp if ws is deep else ws.tmp_dir)
+        (folder / "pymp-12345678").mkdir()  # where multiprocessing's fork server puts its socket
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(str(folder / "pymp-12345678" / "listener-12345678"))
+    with pytest.raises(OSError, match="too long"), socket.socket(socket.AF_UNIX) as listener:
+        (deep.tmp_dir / "pymp-12345678").mkdir(parents=True)
+        listener.bind(str(deep.tmp_dir / "pymp-12345678" / "listener-12345678"))  # the control

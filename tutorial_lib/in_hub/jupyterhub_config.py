@@ -23,6 +23,7 @@ AIRLIFT_HUB_COPY_NOTEBOOKS=0 leaves the copy to the learners (`airlift-tutorial 
 import asyncio
 import os
 import pwd
+import shutil
 import stat
 from pathlib import Path
 
@@ -30,6 +31,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 COMMAND = CHECKOUT / ".venv" / "bin" / "airlift-tutorial"
 WORKSPACE_FOLDER = "airlift-workbench"
 NOTEBOOKS_FOLDER = "airlift-tutorial"
+RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
 
 
 def _setting(name: str) -> bool:
@@ -65,7 +67,7 @@ async def copy_notebooks(spawner) -> None:
         return
     target = os.path.join(learner_home(spawner), NOTEBOOKS_FOLDER)
     process = await asyncio.create_subprocess_exec(
-        "runuser", "-u", spawner.user.name, "--", str(COMMAND), "notebooks", target,
+        RUNUSER, "-u", spawner.user.name, "--", str(COMMAND), "notebooks", target,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={"PATH": "/usr/bin:/bin", "HOME": learner_home(spawner), "LANG": "C.UTF-8"},
     )  # fmt: skip

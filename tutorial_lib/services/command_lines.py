@@ -46,20 +46,45 @@ def airflow_command() -> list[str]:
     return ["bash", "-c", script]
 
 
+# Linux takes 107 bytes for a Unix socket's path; multiprocessing adds `/pymp-XXXXXXXX/listener-XXXXXXXX`
+# to TMPDIR for its fork server's.
+SOCKET_PATH_LIMIT = 107
+TMP_SOCKET_SUFFIX = len("/pymp-12345678/listener-12345678")
+
+
+def _short_private_folder(ws: Workspace, name: str) -> Path:
+    """A folder only the learner can enter, under the shared temporary folder, for a workspace whose path is
+    too long for the Unix sockets the services make in it (a deep home, a test's temporary folder)."""
+    digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
+    top = Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
+    for folder in (top, top / name):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.stat().st_uid != os.getuid():
+            raise ServiceError(
+                f"{folder} belongs to another user; remove it, then run `airlift-tutorial up` again."
+            )
+        os.chmod(folder, 0o700)
+    return top / name
+
+
 def code_server_socket(ws: Workspace) -> Path:
     """The Unix socket Dagster's code server listens on, in a folder only the learner can enter: inside the
     workspace, or in the temporary folder when the workspace's path is too long for a socket's."""
     folder = ws.dagster_home / "code_server"
     if len(str(folder / SOCKET_NAME)) > MAX_SOCKET_PATH:
-        digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
-        folder = Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
+        return _short_private_folder(ws, "code_server") / SOCKET_NAME
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_uid != os.getuid():
-        raise ServiceError(
-            f"{folder} belongs to another user; remove it, then run `airlift-tutorial up` again."
-        )
     os.chmod(folder, 0o700)
     return folder / SOCKET_NAME
+
+
+def services_tmp_dir(ws: Workspace) -> Path:
+    """The services' TMPDIR: inside the workspace, unless its path leaves too little room for the sockets that
+    multiprocessing makes there (then a private folder in the temporary folder, as for the code server)."""
+    if len(str(ws.tmp_dir)) + TMP_SOCKET_SUFFIX > SOCKET_PATH_LIMIT:
+        return _short_private_folder(ws, "tmp")
+    ws.tmp_dir.mkdir(parents=True, exist_ok=True)
+    return ws.tmp_dir
 
 
 def _write_dagster_config(ws: Workspace, socket_path: Path) -> Path:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tutorial_lib import env_vars, names, tuning
-from tutorial_lib.services.command_lines import AIRFLOW_PLUGINS, BIN, DAGSTER_STARTUP
+from tutorial_lib.services.command_lines import AIRFLOW_PLUGINS, BIN, DAGSTER_STARTUP, services_tmp_dir
 from tutorial_lib.workspace import Workspace
 
 # Seconds between two parses of an unchanged DAG file.
@@ -49,15 +49,15 @@ def _base_env(ws: Workspace) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(WITHHELD_PREFIXES)}
     # Temporary files (Airflow's web server cache, multiprocessing's pymp-* folders) stay in the workspace,
     # away from other users' files in the shared /tmp.
-    ws.tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = str(services_tmp_dir(ws))
     env.update(
         **{env_vars.HOME: str(ws.home)},
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
-        TMPDIR=str(ws.tmp_dir),
-        TMP=str(ws.tmp_dir),
-        TEMP=str(ws.tmp_dir),
+        TMPDIR=tmp,
+        TMP=tmp,
+        TEMP=tmp,
     )
     if tuning.use("dagster_quiet_sensor"):
         env[env_vars.WAKE_FILE] = str(wake_file(ws))

@@ -155,9 +155,7 @@ def test_every_broad_except_handles_or_logs_what_it_caught() -> None:
     assert not silent
 
 
-def test_the_hub_configuration_imports_nothing_of_the_workbench_since_the_hub_runs_in_its_own_environment() -> (
-    None
-):
+def test_the_hub_configuration_imports_nothing_of_the_workbench_as_the_hub_runs_in_its_own_env() -> None:
     files = list((PACKAGE / "in_hub").rglob("*.py"))
     assert files
     assert {name for path in files for name in _imported(path)} == set()

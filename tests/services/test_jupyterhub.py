@@ -1,5 +1,5 @@
-"""Two learners at a real JupyterHub (PyPI's, with configurable-http-proxy from npm and PAM logins), set up as the
-README tells an instructor: `hub-setup` as root, then the shipped configuration included.
+"""Two learners at a real JupyterHub (PyPI's, with configurable-http-proxy from npm and PAM logins), set up as
+the README tells an instructor: `hub-setup` as root, then the shipped configuration included.
 
 Each learner logs in through the hub's login page, gets a server spawned by the hub's local-process spawner,
 brings up a workspace by typing `airlift-tutorial up` in a terminal (a login shell, as a hub's are), runs a
@@ -31,7 +31,7 @@ LINK = re.compile(r"\[(Airflow|Dagster) UI\]\(([^)]+)\)")
 
 @dataclass
 class Seat:
-    """A learner at the hub: the local user, their browser session, what their first cell and terminal gave."""
+    """A learner at the hub: the local user, their browser session, what their first cell and terminal gave"""
 
     user: hub.Learner
     browser: HubLearner
@@ -135,9 +135,9 @@ def test_a_learner_is_refused_by_the_other_learners_server_services_and_files(
     bob_dagster = own_proxy + bob.links["Dagster"].rsplit("/absolute/", 1)[1]
     assert alice.browser.get(bob_dagster).status_code == 401
     assert alice.browser.get(bob_dagster, headers=alice.basic()).status_code == 401
-    # Each service serves only under its learner's path, which Alice's proxy cannot produce. From her terminal,
-    # straight to the loopback ports with Bob's paths, the services refuse her, with her login or none; the
-    # same probe with Bob's login gets in, so the refusals are the services'.
+    # Each service serves only under its learner's path, which Alice's proxy cannot produce. From her
+    # terminal, straight to the loopback ports with Bob's paths, the services refuse her, with her login or
+    # none; the same probe with Bob's login gets in, so the refusals are the services'.
     for service, api in (("Dagster", "server_info"), ("Airflow", "api/v1/dags")):
         port = bob.links[service].rstrip("/").rsplit("/", 1)[1]
         url = f"http://127.0.0.1:{port}{bob.links[service]}{api}"

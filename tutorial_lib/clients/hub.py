@@ -1,8 +1,9 @@
-"""A learner at a JupyterHub, through its public URL only: log in, start their server, type in a terminal, run a
-notebook cell in their kernel, open a page through their server's proxy.
+"""A learner at a JupyterHub, through its public URL only: log in, start their server, type in a terminal, run
+a notebook cell in their kernel, open a page through their server's proxy.
 
-What a browser does, done over HTTP and websockets: the login form (with its XSRF field), the hub's OAuth hand-off
-to the learner's server (cookies), Jupyter's terminal and kernel websockets (with a token the learner makes).
+What a browser does, done over HTTP and websockets: the login form (with its XSRF field), the hub's OAuth
+hand-off to the learner's server (cookies), Jupyter's terminal and kernel websockets (with a token the
+learner makes).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ class HubLearner:
         return self.hub_url.replace("http", "ws", 1) + path
 
     def terminal(self, command: str, timeout: float = 600) -> TerminalResult:
-        """Open a new terminal, type `command` and Enter, read until it finishes; its output and exit status."""
+        """Open a new terminal, type `command` and Enter, read until it finishes; output and exit status."""
         answer = requests.post(f"{self.server_url}/api/terminals", headers=self._auth(), timeout=60)
         answer.raise_for_status()
         name = answer.json()["name"]

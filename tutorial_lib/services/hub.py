@@ -4,7 +4,7 @@ The hub runs the shipped configuration (`tutorial_lib/in_hub/jupyterhub_config.p
 default local-process spawner and configurable-http-proxy, as an instructor's would. `airlift-tutorial
 hub-setup` runs first, as an instructor runs it, but in a mount namespace of the hub's own where /usr/local is
 an overlay: the kernel and the command it installs are seen by the hub, its learners' servers and their
-terminals, and the host's /usr/local is left as it was. Needs root (to add users, to spawn as them, and for PAM).
+terminals, and the host's /usr/local is left as it was. Needs root (to add users, spawn as them, and for PAM).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.JupyterHub.services = [{{"name": "airlift-room", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [
-    {{"name": "airlift-room", "scopes": ["admin:users", "admin:servers", "tokens"], "services": ["airlift-room"]}}
+    {{"name": "airlift-room", "scopes": ["admin:users", "admin:servers", "tokens"],
+      "services": ["airlift-room"]}}
 ]
 load_subconfig({include!r})
 """
@@ -60,7 +61,8 @@ load_subconfig({include!r})
 # In the hub's own mount namespace: /usr/local as an overlay, the instructor's setup, then the hub.
 LAUNCH = """\
 set -e
-mount -t overlay overlay -o lowerdir=/usr/local,upperdir={root}/usr-local,workdir={root}/usr-local-work /usr/local
+mount -t overlay overlay /usr/local \\
+    -o lowerdir=/usr/local,upperdir={root}/usr-local,workdir={root}/usr-local-work
 {venv}/airlift-tutorial hub-setup > {root}/hub-setup.log 2>&1
 exec {venv}/jupyterhub -f {root}/jupyterhub_config.py
 """
@@ -136,7 +138,7 @@ def add_learners(base: Path, count: int) -> list[Learner]:
 
 
 def stop_learner_processes(learner: Learner) -> int:
-    """Stop what a learner still runs: their workspace by `down`, then any process of theirs, by process group."""
+    """Stop what a learner still runs: their workspace by `down`, then any process of theirs, by group."""
     if learner.workspace.exists():
         subprocess.run(
             ["runuser", "-u", learner.name, "--", str(VENV_BIN / "airlift-tutorial"), "--home",

@@ -42,10 +42,11 @@ def describe(python: str) -> dict | None:
 
 def blocked_for_others(path: Path) -> Path | None:
     """The first folder on the way to `path` (or the file itself) that other users cannot pass or read."""
+    for way in dict.fromkeys((Path(os.path.abspath(path)), path.resolve())):  # the link, and where it leads
+        for folder in reversed(way.parents):
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return folder
     path = path.resolve()
-    for folder in reversed(path.parents):
-        if not os.stat(folder).st_mode & stat.S_IXOTH:
-            return folder
     mode = os.stat(path).st_mode
     needed = stat.S_IXOTH | stat.S_IROTH if path.is_dir() else stat.S_IROTH
     if path.is_file() and os.access(path, os.X_OK):

@@ -16,6 +16,18 @@ copy the notebooks into their home (run as the learner, so it writes only what t
 kept). `airlift-tutorial hub-setup`, run once as root, puts the kernel and the command where every learner's
 Jupyter and terminal find them.
 
+It sets `c.Spawner.pre_spawn_hook`. A configuration with a hook of its own keeps both by setting it after the
+include, calling ours first:
+
+    load_subconfig(".../jupyterhub_config.py")
+    airlift_hook = c.Spawner.pre_spawn_hook
+
+    async def pre_spawn_hook(spawner):
+        await airlift_hook(spawner)
+        ...  # your own steps
+
+    c.Spawner.pre_spawn_hook = pre_spawn_hook
+
 Settings, as environment variables of the hub: AIRLIFT_HUB_PRIVATE_HOMES=0 leaves homes as they are;
 AIRLIFT_HUB_COPY_NOTEBOOKS=0 leaves the copy to the learners (`airlift-tutorial notebooks`).
 """
@@ -84,19 +96,6 @@ async def prepare_learner(spawner) -> None:
     await copy_notebooks(spawner)
 
 
-def _chain(earlier, later):
-    """Run a hook the configuration already had, then ours."""
-
-    async def both(spawner):
-        result = earlier(spawner)
-        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-            await result
-        await later(spawner)
-
-    return both
-
-
 c = get_config()  # noqa: F821 (traitlets gives config files get_config)
 c.Spawner.environment.update({"AIRLIFT_TUTORIAL_HOME": learner_workspace})
-_earlier = c.Spawner.pre_spawn_hook if "pre_spawn_hook" in c.Spawner else None
-c.Spawner.pre_spawn_hook = _chain(_earlier, prepare_learner) if callable(_earlier) else prepare_learner
+c.Spawner.pre_spawn_hook = prepare_learner

@@ -8,7 +8,7 @@ KERNEL := $(VENV)/share/jupyter/kernels/airlift-tutorial/kernel.json
 
 CHP := .tools/hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install browser hub-proxy tutorial test unit lint bench soak lab refresh down status clean
+.PHONY: install browser hub-proxy tutorial test unit lint bench soak room lab refresh down status clean
 
 install: $(KERNEL)
 
@@ -60,6 +60,12 @@ bench: install
 N ?= 5
 soak: install
 	$(BIN)/python benchmarks/soak.py --runs $(N) $(SOAK_ARGS)
+
+# N learners at a real JupyterHub run STAGE at once from their terminals, after one alone: wall time, slowdown,
+# failures, peak PSS (as root: it adds throw-away local users). `make room N=3 STAGE=peer`.
+STAGE ?= peer
+room: install hub-proxy
+	$(BIN)/python benchmarks/room.py --learners $(N) --stage $(STAGE)
 
 # JupyterLab whose terminals find airlift-tutorial, airflow and dagster (the venv first on PATH); root too.
 lab: install

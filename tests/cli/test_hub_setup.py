@@ -156,3 +156,18 @@ def test_doctor_as_root_looks_as_another_user_and_with_hub_fails_what_a_hub_lear
     if not plain[name].passed:  # this host has no hub set up: a warning, and a failure for a hub
         assert plain[name].warning and not with_hub[name].warning
         assert "hub-setup" in with_hub[name].fix
+
+
+def test_doctor_sizes_a_class_from_the_room_figures_and_counts_the_hubs_jupyter_servers() -> None:
+    one, three = doctor.host_needed(1, hub=True), doctor.host_needed(3, hub=True)
+    assert three["memory_gb"] > 3 * doctor.MEMORY_PER_LEARNER_MB / 1024
+    assert doctor.host_needed(3, hub=False)["memory_gb"] < three["memory_gb"]
+    # the room measured 64-67 s for three learners on 2 cores, against 35 s alone
+    assert 60 <= doctor.stage_seconds_at_once(3, 2) <= 70
+    assert doctor.stage_seconds_at_once(1, 2) == doctor.STAGE_ALONE_S
+    thirty = doctor.host_needed(30, hub=True)
+    assert thirty["stage_seconds_at_once"] / doctor.STAGE_ALONE_S <= doctor.SLOWDOWN_WARNING
+    assert (
+        doctor.stage_seconds_at_once(30, thirty["cores"] - 1) / doctor.STAGE_ALONE_S > doctor.SLOWDOWN_WARNING
+    )
+    assert one["cores"] == 1 and "A class of 30 needs" in doctor.host_line(thirty)

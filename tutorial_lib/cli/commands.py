@@ -146,11 +146,13 @@ def cmd_doctor(args: argparse.Namespace, ws: Workspace) -> int:
     checks = doctor.run_checks(
         args.learners, args.home, services=not args.no_services, as_learner=args.as_learner, hub=args.hub
     )
-    result = doctor.report(checks)
+    needed = doctor.host_needed(args.learners, args.hub)
+    result = doctor.report(checks, needed)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print("\n".join(check.line() for check in checks))
+        print("\n" + doctor.host_line(needed))
         print("\nReady." if result["passed"] else "\nNot ready: fix the FAIL lines above.")
     return 0 if result["passed"] else 1
 

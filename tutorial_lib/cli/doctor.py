@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import math
 import os
 import shutil
 import stat
@@ -21,10 +22,17 @@ from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 # Footprint of one learner's workspace: peak PSS of its services and notebook kernel during `make bench`
-# (README, "Figures": 1285-1303 MB on 2026-12-05).
+# (README, "Figures": 1285-1303 MB on 2026-12-05), and of their Jupyter server at a hub (`make room`: 94 MB).
 MEMORY_PER_LEARNER_MB = 1300
+JUPYTER_SERVER_MB = 95
 DISK_PER_LEARNER_MB = 300
-LEARNERS_PER_CORE = 4
+# `make room` (2026-12-06, 2 cores): the peer stage from cold takes 35 s alone and 36 busy CPU seconds; three
+# learners at once took 64-67 s each, i.e. the cores were busy 83% of the time (3 x 36 s / (2 cores x 65 s)).
+STAGE_ALONE_S = 35
+STAGE_CPU_S = 36
+ROOM_CPU_EFFICIENCY = 0.83
+# Beyond this slowdown, with every learner running a stage at the same moment, the cpu check warns.
+SLOWDOWN_WARNING = 3.0
 PACKAGES = (
     "apache-airflow",
     "dagster",
@@ -112,17 +120,29 @@ def check_tunings() -> Check:
     )
 
 
-def check_memory(learners: int) -> Check:
+def memory_per_learner(hub: bool) -> int:
+    """MB of PSS one learner needs at the peak: workspace and kernel, plus their Jupyter server at a hub."""
+    return MEMORY_PER_LEARNER_MB + (JUPYTER_SERVER_MB if hub else 0)
+
+
+def check_memory(learners: int, hub: bool = False) -> Check:
     """Available memory for N learners' services."""
     available = psutil.virtual_memory().available / 2**20
-    needed = learners * MEMORY_PER_LEARNER_MB
+    each = memory_per_learner(hub)
+    needed = learners * each
     return Check(
         "memory",
         available >= needed,
         f"{available / 1024:.1f} GB available; {learners} learner(s) need about {needed / 1024:.1f} GB "
-        f"({MEMORY_PER_LEARNER_MB} MB each while their services and notebook run)",
-        f"use a host with more memory, or at most {int(available // MEMORY_PER_LEARNER_MB)} learners here",
+        f"({each} MB each while their services and notebook run"
+        + (", their Jupyter server included)" if hub else ")"),
+        f"use a host with more memory, or at most {int(available // each)} learners here",
     )
+
+
+def stage_seconds_at_once(learners: int, cores: int) -> float:
+    """How long a stage takes for each of N learners who start it at the same moment (from `make room`)."""
+    return max(STAGE_ALONE_S, learners * STAGE_CPU_S / (cores * ROOM_CPU_EFFICIENCY))
 
 
 def check_disk(home: Path, learners: int) -> Check:
@@ -139,15 +159,19 @@ def check_disk(home: Path, learners: int) -> Check:
 
 
 def check_cpu(learners: int) -> Check:
-    """Enough cores that runs do not crawl (a warning, not a failure)."""
+    """Enough cores that a stage run by everyone at once does not crawl (a warning, not a failure)."""
     cores = os.cpu_count() or 1
-    ok = learners <= cores * LEARNERS_PER_CORE
+    seconds = stage_seconds_at_once(learners, cores)
+    slowdown = seconds / STAGE_ALONE_S
+    ok = slowdown <= SLOWDOWN_WARNING
+    enough = host_needed(learners, hub=False)["cores"]
     return Check(
         "cpu",
         ok,
-        f"{cores} cores for {learners} learner(s)",
-        f"expect slow DAG runs beyond {cores * LEARNERS_PER_CORE} learners on {cores} cores; "
-        "stagger the stages or add cores",
+        f"{cores} cores for {learners} learner(s): a stage that takes {STAGE_ALONE_S} s alone takes about "
+        f"{seconds:.0f} s ({slowdown:.1f}x) when all start it at the same moment",
+        f"{enough} cores keep that under {SLOWDOWN_WARNING:.0f}x; or stagger the stages (learners rarely "
+        "start one in the same second)",
         warning=not ok,
     )
 
@@ -276,7 +300,7 @@ def run_checks(
         check_packages,
         check_kernel,
         check_tunings,
-        lambda: check_memory(learners),
+        lambda: check_memory(learners, hub),
         lambda: check_disk(where, learners),
         lambda: check_cpu(learners),
         check_repo_files,
@@ -287,6 +311,34 @@ def run_checks(
     return [check() for check in checks] + check_as_learner(as_learner, hub)
 
 
-def report(checks: list[Check]) -> dict[str, object]:
+def host_needed(learners: int, hub: bool) -> dict[str, float]:
+    """The host a class of N needs, from the measured footprint and `make room`'s CPU figures."""
+    cores = max(
+        1, math.ceil(learners * STAGE_CPU_S / (ROOM_CPU_EFFICIENCY * SLOWDOWN_WARNING * STAGE_ALONE_S))
+    )
+    return {
+        "learners": learners,
+        "memory_gb": round(learners * memory_per_learner(hub) / 1024, 1),
+        "cores": cores,
+        "disk_gb": round(learners * DISK_PER_LEARNER_MB / 1024, 1),
+        "stage_seconds_at_once": round(stage_seconds_at_once(learners, cores)),
+    }
+
+
+def host_line(needed: dict[str, float]) -> str:
+    """The host a class needs, as a sentence."""
+    return (
+        f"A class of {needed['learners']} needs about {needed['memory_gb']} GB of memory free, "
+        f"{needed['cores']} cores (a stage started by everyone at once then takes about "
+        f"{needed['stage_seconds_at_once']} s, {STAGE_ALONE_S} s alone) and {needed['disk_gb']} GB of disk."
+    )
+
+
+def report(checks: list[Check], needed: dict[str, float] | None = None) -> dict[str, object]:
     """The checks as JSON-ready data."""
-    return {"passed": all(c.passed or c.warning for c in checks), "checks": [asdict(c) for c in checks]}
+    passed = all(c.passed or c.warning for c in checks)
+    return {
+        "passed": passed,
+        "checks": [asdict(c) for c in checks],
+        **({"host_needed": needed} if needed else {}),
+    }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,14 +13,22 @@ from tutorial_lib import services
 from tutorial_lib.workspace import Workspace
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A folder with a short path, as a learner's home is (pytest's own can be too deep for sockets)."""
+    folder = Path(tempfile.mkdtemp(prefix="aw-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("service", ["airflow", "dagster"])
 def test_services_keep_temporary_files_in_the_workspace_and_get_no_hub_token(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: str
+    short_tmp: Path, monkeypatch: pytest.MonkeyPatch, service: str
 ) -> None:
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "a-learners-token")
     monkeypatch.setenv("JPY_API_TOKEN", "a-learners-token")
     monkeypatch.setenv("TMPDIR", "/tmp")
-    ws = Workspace(tmp_path / "ws").ensure()
+    ws = Workspace(short_tmp / "ws").ensure()
     env = (
         services.airflow_env(ws, port=8080, dagster_url="http://127.0.0.1:3000/")
         if service == "airflow"
@@ -28,9 +39,8 @@ def test_services_keep_temporary_files_in_the_workspace_and_get_no_hub_token(
 
 
 def test_a_workspace_too_deep_for_sockets_gets_a_short_private_tmpdir_that_a_socket_fits_in(
-    tmp_path: Path, request: pytest.FixtureRequest
+    tmp_path: Path, short_tmp: Path, request: pytest.FixtureRequest
 ) -> None:
-    import shutil
     import socket
     import stat
 
@@ -41,7 +51,7 @@ def test_a_workspace_too_deep_for_sockets_gets_a_short_private_tmpdir_that_a_soc
     request.addfinalizer(lambda: shutil.rmtree(tmp.parent, ignore_errors=True))
     assert tmp != deep.tmp_dir and stat.S_IMODE(tmp.stat().st_mode) == 0o700
     assert services_tmp_dir(deep) == tmp  # the same folder at every start
-    for ws, folder in ((deep, tmp), (Workspace(tmp_path / "ws").ensure(), None)):
+    for ws, folder in ((deep, tmp), (Workspace(short_tmp / "ws").ensure(), None)):
         folder = folder or services_tmp_dir(ws)
         assert folder == (tmp if ws is deep else ws.tmp_dir)
         (folder / "pymp-12345678").mkdir()  # where multiprocessing's fork server puts its socket

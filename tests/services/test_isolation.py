@@ -207,8 +207,8 @@ def test_a_second_local_user_cannot_use_a_learners_dagster_or_airflow_or_read_th
         "airflow dags": 403,  # Airflow's Public role (anyone without a valid login) may see nothing
         "airflow trigger": 403,
         "airflow ui": 302,  # to the login form
-        # The secrets are the learner's alone; the workspace's other files are as readable as the umask says.
-        "files": {**dict.fromkeys(secret_files, "PermissionError"), str(learners_folder.state_file): "ok"},
+        # A new workspace is the learner's alone (0700), its secrets doubly so, whatever the umask says.
+        "files": dict.fromkeys(config["files"], "PermissionError"),
         "folders": dict.fromkeys(config["folders"], "PermissionError"),
         "sockets": dict.fromkeys(sockets, "PermissionError"),
         "environments": dict.fromkeys(environments, "PermissionError"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -174,6 +176,32 @@ def cmd_notebooks(args: argparse.Namespace, ws: Workspace) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace, ws: Workspace) -> int:
+    """Each DAG and task of a folder (or a running Airflow, read-only): its recipe, proxied alone or not."""
+    from tutorial_lib.cli import assess
+
+    if (args.folder is None) == (args.airflow_url is None):
+        print("airlift-tutorial assess: name a DAG folder, or --airflow-url (not both).", file=sys.stderr)
+        return 2
+    if args.folder is not None:
+        result = assess.assess_folder(args.folder)
+    else:
+        password = os.environ.get("AIRFLOW_PASSWORD") or getpass.getpass(
+            f"Airflow password for {args.user}: "
+        )
+        result = assess.assess_airflow(args.airflow_url, args.user, password)
+    print(json.dumps(result, indent=2) if args.json else assess.table(result))
+    return 0
+
+
+def cmd_scaffold(args: argparse.Namespace, ws: Workspace) -> int:
+    """A starter Dagster project for a folder of DAGs, written only inside --into."""
+    from tutorial_lib.cli import scaffold
+
+    print(scaffold.scaffold(args.folder, args.into).summary())
+    return 0
+
+
 def cmd_hub_setup(args: argparse.Namespace, ws: Workspace) -> int:
     """As root, once: the kernel and the command for every learner of a hub; the checkout read-only."""
     from tutorial_lib.cli import hub_setup
@@ -230,6 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notebooks.add_argument("target", nargs="?", type=Path, default=Path("~/airlift-tutorial"))
     notebooks.set_defaults(func=cmd_notebooks)
+    assess_ = sub.add_parser(
+        "assess", help="your DAGs: each task's migration recipe, proxied alone or not, partitions, datasets"
+    )
+    assess_.add_argument("folder", nargs="?", type=Path, help="a folder of DAG files (never changed)")
+    assess_.add_argument("--airflow-url", help="instead, a running Airflow 2 (read over REST, GET only)")
+    assess_.add_argument(
+        "--user", default="admin", help="its user (the password: $AIRFLOW_PASSWORD, else a prompt)"
+    )
+    assess_.add_argument("--json", action="store_true")
+    assess_.set_defaults(func=cmd_assess)
+    scaffold_ = sub.add_parser("scaffold", help="a starter Dagster project that peers a folder of DAGs")
+    scaffold_.add_argument("folder", type=Path, help="a folder of DAG files (never changed)")
+    scaffold_.add_argument("--into", type=Path, required=True, help="the new project's folder")
+    scaffold_.set_defaults(func=cmd_scaffold)
     hub_setup = sub.add_parser(
         "hub-setup", help="as root, once per host: the kernel and the command for every JupyterHub learner"
     )

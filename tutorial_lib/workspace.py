@@ -35,6 +35,7 @@ CREATED = (
     "secrets",
     "state.json",
     "state.lock",
+    "your-dags",
 )
 KEPT_BY_RESET = ("backups", "runs", MARKER)
 
@@ -62,6 +63,9 @@ def default_home() -> Path:
     return Path(os.environ.get(HOME_ENV) or REPO_ROOT / ".workbench").resolve()
 
 
+YOUR_DAGS_KEY = "your_dags"  # state: {"project": folder, "source": DAG folder, "dag_ids": [...]}
+
+
 @dataclass(frozen=True)
 class Workspace:
     """Paths of one workspace; `ensure()` creates what is missing."""
@@ -83,6 +87,9 @@ class Workspace:
     dags_dir = property(lambda self: self.home / "dags")
     proxied_state_dir = property(lambda self: self.home / "dags" / "proxied_state")
     project_dir = property(lambda self: self.home / "project")  # the learner's Dagster project
+    # A throw-away workspace inside this one, whose Airflow loads a copy of the learner's own DAG folder and
+    # whose Dagster loads their scaffolded project (`airlift-tutorial peer-project`).
+    your_dags_home = property(lambda self: self.home / "your-dags")
     definitions_dir = property(lambda self: self.home / "project" / "dagster_defs")
     data_dir = property(lambda self: self.home / "data")
     dbt_dir = property(lambda self: self.home / "dbt")
@@ -258,6 +265,10 @@ class Workspace:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def your_dags(self) -> dict[str, Any] | None:
+        """In a `your_dags_home` workspace: the scaffolded project, its DAG folder and DAG ids; else None."""
+        return self.read_state().get(YOUR_DAGS_KEY)
 
     def modify_state(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Read the state, let `change` edit it, write it back atomically, all under the lock; return it."""

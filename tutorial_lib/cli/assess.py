@@ -69,13 +69,14 @@ def plan(report: dict[str, Any], source: str) -> dict[str, Any]:
         "source": source,
         "dags": dags,
         "import_errors": errors,
+        "dataset_key_collisions": recipes.dataset_key_collisions(dags),
         "counts": {
             "dags": len(dags),
             "tasks": len(tasks),
             "import_errors": len(errors),
             "recipes": dict(Counter(task["recipe"]["key"] for task in tasks).most_common()),
-            "task_by_task": sum(dag["migrate"].startswith("task by task") for dag in dags),
-            "dag_level": sum(dag["migrate"].startswith("DAG-level") for dag in dags),
+            "task_by_task": sum(dag["how_to_migrate"].startswith("task by task") for dag in dags),
+            "whole_dag": sum(dag["how_to_migrate"].startswith("DAG-level") for dag in dags),
             "time_partitions": sum(dag["time_partitions"] for dag in dags),
         },
     }
@@ -120,8 +121,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{dag['dag_id']}  ({dag['file']})")
         datasets = f"; datasets: {', '.join(dag['schedule_datasets'])}" if dag["schedule_datasets"] else ""
         lines.append(f"  schedule: {dag['schedule']}{datasets}")
-        lines.append(f"  time-window partitions: {dag['partitions']}")
-        lines.append(f"  migrate: {dag['migrate']}")
+        lines.append(f"  time-window partitions: {dag['time_partitions_why']}")
+        lines.append(f"  migrate: {dag['how_to_migrate']}")
         for task in dag["tasks"]:
             recipe = task["recipe"]
             flows = []
@@ -142,9 +143,17 @@ def table(result: dict[str, Any]) -> str:
     for key, count in counts["recipes"].items():
         lines.append(f"  {key:<24} {count:>4}  {_cut(described[key], 80)}")
     lines.append(
-        f"DAGs: {counts['task_by_task']} task by task, {counts['dag_level']} DAG-level; "
+        f"DAGs: {counts['task_by_task']} task by task, {counts['whole_dag']} DAG-level; "
         f"{counts['time_partitions']} with time-window partitions"
     )
+    collisions = result.get("dataset_key_collisions") or {}
+    if collisions:
+        lines += ["", "Datasets dagster-airlift would load as one asset (its definitions then fail to load):"]
+        lines += [f"  {key}: {', '.join(uris)}" for key, uris in collisions.items()]
+        lines.append(
+            "  Load the DAGs without their datasets (AirflowFilter(retrieve_datasets=False)), as "
+            "scaffold does."
+        )
     if result["import_errors"]:
         lines += ["", f"Files that did not import ({len(result['import_errors'])}):"]
         lines += [f"  {error['file']}: {error['cause']}" for error in result["import_errors"]]

@@ -202,6 +202,14 @@ def cmd_scaffold(args: argparse.Namespace, ws: Workspace) -> int:
     return 0
 
 
+def cmd_peer_project(args: argparse.Namespace, ws: Workspace) -> int:
+    """A scaffolded project peered live: its DAGs in a throw-away Airflow, its definitions in Dagster."""
+    from tutorial_lib.cli import peer_project
+
+    print(peer_project.peer(args.project, ws, args.run).summary())
+    return 0
+
+
 def cmd_hub_setup(args: argparse.Namespace, ws: Workspace) -> int:
     """As root, once: the kernel and the command for every learner of a hub; the checkout read-only."""
     from tutorial_lib.cli import hub_setup
@@ -272,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold_.add_argument("folder", type=Path, help="a folder of DAG files (never changed)")
     scaffold_.add_argument("--into", type=Path, required=True, help="the new project's folder")
     scaffold_.set_defaults(func=cmd_scaffold)
+    peer_ = sub.add_parser(
+        "peer-project",
+        help="a scaffolded project, live: its DAGs in a throw-away Airflow, Dagster peering it",
+    )
+    peer_.add_argument("project", type=Path, help="the folder `scaffold --into` wrote")
+    peer_.add_argument("--run", metavar="DAG_ID", help="trigger this DAG and wait until Dagster mirrors it")
+    peer_.set_defaults(func=cmd_peer_project)
     hub_setup = sub.add_parser(
         "hub-setup", help="as root, once per host: the kernel and the command for every JupyterHub learner"
     )

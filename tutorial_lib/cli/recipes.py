@@ -233,4 +233,32 @@ def plan_dag(dag: dict[str, Any], recipe: Callable[[dict[str, Any]], Recipe] = r
         how = f"task by task; {len(staying)} task(s) stay in Airflow until the DAG moves ({names})"
     else:
         how = "task by task"
-    return {**dag, "tasks": tasks, "time_partitions": fits, "partitions": partitions, "migrate": how}
+    return {
+        **dag,
+        "tasks": tasks,
+        "time_partitions": fits,
+        "time_partitions_why": partitions,
+        "how_to_migrate": how,
+    }
+
+
+def dataset_asset_key(uri: str) -> str:
+    """The asset key dagster-airlift gives an Airflow dataset: the URI's last path segment, up to its first
+    dot (`dagster_airlift.core.load_defs.uri_to_asset_key`, 0.29)."""
+    return uri.split("/")[-1].split(".")[0]
+
+
+def dataset_key_collisions(dags: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Asset key -> the different dataset URIs dagster-airlift would load as that one asset. Any entry makes
+    `build_defs_from_airflow_instance` fail ("conflicting AssetSpecs with the same key")."""
+    uris = {uri for dag in dags for uri in dag.get("schedule_datasets", [])}
+    uris |= {
+        uri
+        for dag in dags
+        for task in dag["tasks"]
+        for uri in task.get("outlets", []) + task.get("inlets", [])
+    }
+    by_key: dict[str, set[str]] = {}
+    for uri in uris:
+        by_key.setdefault(dataset_asset_key(uri), set()).add(uri)
+    return {key: sorted(found) for key, found in sorted(by_key.items()) if len(found) > 1}

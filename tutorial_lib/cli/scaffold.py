@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tutorial_lib import env_vars
 from tutorial_lib.cli import assess
 
 MANIFEST = ".airlift-scaffold.json"
@@ -53,12 +54,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_manifest(into: Path) -> dict[str, Any]:
+    """What an earlier scaffold recorded in `into` (source folder, DAG ids, files and hashes), or {}."""
+    path = into / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def _check_target(into: Path) -> dict[str, str]:
     """The manifest of an earlier scaffold in `into` ({} for a new or empty folder); refuses anything else."""
     if into.exists() and not into.is_dir():
         raise ScaffoldError(f"{into} is a file. Name a folder for the new project (it may not exist yet).")
-    manifest_path = into / MANIFEST
-    ours: dict[str, str] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    ours = read_manifest(into).get("files", {})
     present = sorted(
         str(path.relative_to(into)) for path in into.rglob("*") if path.is_file() or path.is_symlink()
     ) if into.exists() else []  # fmt: skip
@@ -76,23 +82,46 @@ def _py(value: str) -> str:
     return json.dumps(value)  # a valid Python string literal for any id
 
 
-def definitions_py(source: str) -> str:
+def _retrieval(collisions: dict[str, list[str]]) -> tuple[str, str]:
+    """The import and the argument that leave Airflow's datasets out, when dagster-airlift would give two of
+    them the same asset key (which would stop the definitions from loading); else nothing."""
+    if not collisions:
+        return "", ""
+    named = "; ".join(f"{key}: {', '.join(uris)}" for key, uris in collisions.items())
+    note = textwrap.wrap(
+        "Your datasets are left out: dagster-airlift names a dataset's asset after the last part of its "
+        f"URI, and these would be one asset: {named}. Map them in task_mappings.py with keys of your own.",
+        100,
+        initial_indent="    # ",
+        subsequent_indent="    # ",
+    )
+    argument = "\n".join(note) + "\n    retrieval_filter=AirflowFilter(retrieve_datasets=False),\n"
+    return "\nfrom dagster_airlift.core.filter import AirflowFilter", argument
+
+
+def definitions_py(source: str, collisions: dict[str, list[str]] | None = None) -> str:
     """The peer definitions, with the task mappings."""
-    return f'''"""Dagster definitions that peer your Airflow: every DAG is an asset, materialized when a run
-    succeeds, and
-every task mapped in task_mappings.py adds the assets it writes.
+    extra_import, retrieval = _retrieval(collisions or {})
+    return f'''"""Dagster definitions that peer your Airflow: every DAG is an asset, materialized when a
+run succeeds, and every task mapped in task_mappings.py adds the assets it writes.
 
-Made by `airlift-tutorial scaffold` from {source}; yours to edit. Run it from this folder:
+Made by `airlift-tutorial scaffold`; yours to edit. The DAGs it was made from:
+{source}
 
-    AIRFLOW_URL=http://localhost:8080 AIRFLOW_USERNAME=admin AIRFLOW_PASSWORD=... dagster dev -f
-    definitions.py
+Run it from this folder:
+
+    {env_vars.AIRFLOW_URL}=http://localhost:8080 {env_vars.AIRFLOW_USERNAME}=admin \\
+        {env_vars.AIRFLOW_PASSWORD}=... dagster dev -f definitions.py
 """
 
 import os
 
 from dagster import Definitions
-from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance, build_defs_from_airflow_instance
-
+from dagster_airlift.core import (
+    AirflowBasicAuthBackend,
+    AirflowInstance,
+    build_defs_from_airflow_instance,
+){extra_import}
 from task_mappings import mapped_assets
 
 
@@ -106,9 +135,9 @@ def setting(name: str) -> str:
 
 airflow_instance = AirflowInstance(
     auth_backend=AirflowBasicAuthBackend(
-        webserver_url=setting("AIRFLOW_URL"),
-        username=setting("AIRFLOW_USERNAME"),
-        password=setting("AIRFLOW_PASSWORD"),
+        webserver_url=setting({_py(env_vars.AIRFLOW_URL)}),
+        username=setting({_py(env_vars.AIRFLOW_USERNAME)}),
+        password=setting({_py(env_vars.AIRFLOW_PASSWORD)}),
     ),
     name={_py(INSTANCE_NAME)},
 )
@@ -116,7 +145,7 @@ airflow_instance = AirflowInstance(
 defs = build_defs_from_airflow_instance(
     airflow_instance=airflow_instance,
     defs=Definitions(assets=mapped_assets),
-)
+{retrieval})
 '''
 
 
@@ -139,7 +168,8 @@ def task_mappings_py(plan: dict[str, Any]) -> str:
         "TASK_ASSETS = {",
     ]
     for dag in plan["dags"]:
-        about = f"{dag['dag_id']}: {dag['migrate']}; time-window partitions: {dag['partitions']}"
+        about = f"{dag['dag_id']}: {dag['how_to_migrate']}"
+        about += f"; time-window partitions: {dag['time_partitions_why']}"
         lines += _comment(about, "    ")
         lines.append(f"    {_py(dag['dag_id'])}: {{")
         for task in dag["tasks"]:
@@ -179,8 +209,8 @@ yours to edit; running the scaffold again rewrites only the files you have not c
 ## Next steps
 
 1. **Peer.** Point `definitions.py` at your Airflow 2 and open Dagster:
-   `AIRFLOW_URL=... AIRFLOW_USERNAME=... AIRFLOW_PASSWORD=... dagster dev -f definitions.py` (from this
-   folder). Each DAG shows up as an asset; a successful DAG run materializes it.
+   `{env_vars.AIRFLOW_URL}=... {env_vars.AIRFLOW_USERNAME}=... {env_vars.AIRFLOW_PASSWORD}=... dagster dev
+   -f definitions.py` (from this folder). Each DAG shows up as an asset; a successful DAG run materializes it.
 2. **Observe.** In `task_mappings.py`, list the assets each task writes (`AssetSpec`s, with their `deps`).
    The comments say what each task becomes in Dagster.
 3. **Migrate.** Build each mapped task's assets as real Dagster assets (the recipe names how), then copy
@@ -201,7 +231,7 @@ yours to edit; running the scaffold again rewrites only the files you have not c
 
 def _files(plan: dict[str, Any], proxied_state: Path, table: str) -> dict[str, bytes]:
     files = {
-        "definitions.py": definitions_py(plan["source"]).encode(),
+        "definitions.py": definitions_py(plan["source"], plan.get("dataset_key_collisions")).encode(),
         "task_mappings.py": task_mappings_py(plan).encode(),
         "README.md": readme_md(plan, table).encode(),
     }
@@ -231,5 +261,10 @@ def scaffold(folder: Path, into: Path) -> Scaffolded:
         target.write_bytes(data)
         manifest[name] = _digest(data)
         done.written.append(name)
-    (into / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    record = {
+        "source": plan["source"],
+        "dag_ids": [dag["dag_id"] for dag in plan["dags"]],
+        "files": dict(sorted(manifest.items())),
+    }
+    (into / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
     return done

@@ -119,8 +119,15 @@ class AirflowClient:
         return self.request("GET", "health")
 
     def list_dags(self) -> list[dict[str, Any]]:
-        """Every active DAG Airflow knows."""
-        return self.request("GET", "dags", params={"limit": 100, "only_active": "true"})["dags"]
+        """Every active DAG Airflow knows (page by page)."""
+        dags: list[dict[str, Any]] = []
+        while True:
+            page = self.request(
+                "GET", "dags", params={"limit": 100, "offset": len(dags), "only_active": "true"}
+            )
+            dags += page["dags"]
+            if not page["dags"] or len(dags) >= page.get("total_entries", 0):
+                return dags
 
     def dag_ids(self) -> list[str]:
         """The ids of the active DAGs."""

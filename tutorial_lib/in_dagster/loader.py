@@ -9,8 +9,10 @@ imports the selected definitions module.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 from dagster import Definitions
 
@@ -36,11 +38,30 @@ def provide_airflow_environment(workspace: Workspace) -> None:
 
 def load(workspace: Workspace) -> Definitions:
     """The selected definitions, imported once Airflow's address and login are in the environment."""
+    project = workspace.your_dags()
+    if project:
+        provide_airflow_environment(workspace)
+        return load_project(Path(project["project"]))
     selected = selected_definitions(workspace)
     if selected.needs_airflow:
         provide_airflow_environment(workspace)
     _import_from_project(workspace)
     return importlib.import_module(selected.module).defs
+
+
+def load_project(folder: Path) -> Definitions:
+    """A learner's scaffolded project: its `definitions.py`, imported with its folder first on sys.path, as
+    `dagster dev -f definitions.py` run in that folder has it."""
+    for name in ("definitions", "task_mappings"):
+        sys.modules.pop(name, None)  # a reload reads the learner's edits
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("definitions", folder / "definitions.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["definitions"] = module
+    spec.loader.exec_module(module)
+    return module.defs
 
 
 def _import_from_project(workspace: Workspace) -> None:

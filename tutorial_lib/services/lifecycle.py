@@ -156,23 +156,19 @@ def _prepare_airflow(ws: Workspace, env: dict[str, str]) -> None:
     """Create Airflow's database, once per workspace (the web server adds the workspace's user). With a
     learner's own DAG folder, also store its DAGs at once: with SQLite the scheduler's loop parses one file
     per pass, a minute or more for a folder of fifty files; `airflow dags reserialize` takes seconds."""
-    if not ws.read_state().get("airflow_initialized"):
+    first = not ws.read_state().get("airflow_initialized")
+    steps = [["db", "migrate"]] if first else []
+    steps += [["dags", "reserialize"]] if ws.your_dags() else []
+    for step in steps:
         processes.run_checked(
-            [str(BIN / "airflow"), "db", "migrate"],
+            [str(BIN / "airflow"), *step],
             env=env,
             cwd=ws.home,
-            what="airflow db migrate",
+            what=f"airflow {' '.join(step)}",
             log_file=ws.log_file("airflow-setup"),
         )
+    if first:
         ws.update_state(airflow_initialized=True)
-    if ws.your_dags():
-        processes.run_checked(
-            [str(BIN / "airflow"), "dags", "reserialize"],
-            env=env,
-            cwd=ws.home,
-            what="airflow dags reserialize",
-            log_file=ws.log_file("airflow-setup"),
-        )
 
 
 def _start_airflow(ws: Workspace, port: int, dagster_url: str, prefix: str) -> dict[str, Any]:

@@ -232,6 +232,9 @@ STAGES: tuple[Stage, ...] = (
 )
 
 FIRST = STAGES[0]
+# The closing notebook, after the stages and not one of them: the learner's own DAGs, through `assess`,
+# `scaffold` and `peer-project` (written by tools/your_dags_notebook.py).
+YOUR_DAGS_NOTEBOOK = "08_your_dags.ipynb"
 
 
 class UnknownStageError(LearnerError, ValueError):

@@ -8,7 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tutorial_lib import stages
 from tutorial_lib.cli import notebook_outputs, runner
+
+# The stages' notebooks, and the closing one (the learner's own DAGs), whose outputs are stored the same way.
+ALL_NOTEBOOKS = [*runner.stage_notebooks().values(), runner.NOTEBOOKS_DIR / stages.YOUR_DAGS_NOTEBOOK]
 
 
 def _notebook(tmp_path: Path, name: str, cells: list[tuple[str, list, list[str]]]) -> Path:
@@ -98,7 +102,7 @@ def _texts(cell: nbformat.NotebookNode) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("notebook", list(runner.stage_notebooks().values()), ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_outputs_hold_no_ports_paths_times_or_run_ids(notebook: Path) -> None:
     for number, cell in enumerate(
         c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"
@@ -112,7 +116,7 @@ def test_committed_outputs_hold_no_ports_paths_times_or_run_ids(notebook: Path) 
             assert ".workbench" not in text, where
 
 
-@pytest.mark.parametrize("notebook", list(runner.stage_notebooks().values()), ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_notebooks_store_the_outputs_a_reader_follows(notebook: Path) -> None:
     cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
     bare = [
@@ -169,3 +173,14 @@ def test_a_run_id_of_today_is_stored_as_its_placeholder_and_a_bare_date_of_today
     text = "manual__2026-12-05T23:57:23.769201+00:00: success; next tick 2026-12-05\n"
     [stored] = notebook_outputs.published([_stdout(text)], dates={"2026-12-05": "<today>"})
     assert stored["text"] == "manual__<time> success; next tick <today>\n"
+
+
+def test_the_closing_notebook_is_what_its_tool_writes() -> None:
+    import sys
+
+    sys.path.insert(0, str(runner.NOTEBOOKS_DIR.parent / "tools"))
+    import your_dags_notebook
+
+    built = [(cell.cell_type, cell.source) for cell in your_dags_notebook.build().cells]
+    committed = nbformat.read(ALL_NOTEBOOKS[-1], as_version=4).cells
+    assert built == [(cell.cell_type, cell.source) for cell in committed], "run tools/your_dags_notebook.py"

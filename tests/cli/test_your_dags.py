@@ -11,11 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tutorial_lib import services
 from tutorial_lib.cli import assess, peer_project, recipes, scaffold
 from tutorial_lib.clients.airflow_readonly import AirflowReader, ReadOnlyError
+from tutorial_lib.env_vars import OWNER as OWNER_ENV
 from tutorial_lib.workspace import Workspace
 
 # Found without importing Airflow here (that would write an airflow.cfg into ~/airflow).
@@ -249,8 +251,21 @@ def test_a_scaffolded_project_of_the_examples_is_peered_live_one_asset_per_dag_a
         assert peered.ran["state"] == "success" and peered.ran["asset"] == f"airflow/dag/{QUICK_DAG}"
     finally:
         services.down(ws)
-    assert services.workspace_processes(Workspace(ws.your_dags_home)) == []
+    assert _processes_in(tmp_path) == []
     assert _tree(EXAMPLES) == before
+
+
+def _processes_in(folder: Path) -> list[str]:
+    """Processes that work in the folder or belong to a workspace in it (by their cwd and environment)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        try:
+            owner = proc.environ().get(OWNER_ENV, "")
+        except psutil.Error:
+            owner = ""
+        if str(folder) in (proc.info["cwd"] or "") or str(folder) in owner:
+            found.append(f"{proc.info['pid']}: {' '.join(proc.info['cmdline'] or [])[:80]}")
+    return found
 
 
 def test_datasets_that_would_share_an_asset_key_are_found_as_dagster_airlift_names_them() -> None:

@@ -155,12 +155,15 @@ def test_a_learner_is_refused_by_the_other_learners_server_services_and_files(
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 
-def test_doctor_passes_for_a_learner_in_their_hub_terminal(room: tuple[hub.RunningHub, list[Seat]]) -> None:
+def test_doctor_passes_for_a_learner_in_their_hub_terminal_services_included(room: tuple[hub.RunningHub, list[Seat]]) -> None:
     _, seats = room
-    checked = seats[0].browser.terminal("airlift-tutorial doctor --hub --no-services", timeout=300)
+    checked = seats[0].browser.terminal("airlift-tutorial doctor --hub --learners 2", timeout=300)
     assert checked.status == 0, checked.output
     for name in ("python", "kernel", "command in a terminal", "workspace"):
         assert re.search(rf"PASS\s+as {seats[0].user.name}: {name}:", checked.output), checked.output
+    # the services of a throw-away workspace start, answer and stop, as this learner
+    assert re.search(r"PASS\s+services: up in \d+ s; Airflow lists 1 DAG", checked.output), checked.output
+    assert "A class of 2 needs about" in checked.output
 
 
 def test_learners_stop_their_workspaces_from_a_terminal_and_nothing_of_theirs_runs_on(

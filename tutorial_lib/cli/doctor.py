@@ -230,10 +230,16 @@ def check_services(home: Path | None) -> Check:
         running = services.up(where, show=False)
         health = running.airflow.health()
         dags = running.airflow.dag_ids()
-        assets = running.dagster.asset_keys()
+        # A new workspace's definitions are the learner's starter (no assets until they write the peer
+        # stage's code): the code location must load, whatever it holds.
+        locations = running.dagster.locations()
+        loaded = bool(locations) and all(
+            loc["status"] == "LOADED" and not loc["error"] for loc in locations.values()
+        )
         took = time.monotonic() - started
-        ok = health["scheduler"]["status"] == "healthy" and bool(dags) and bool(assets)
-        found = f"up in {took:.0f} s; Airflow lists {len(dags)} DAG(s), Dagster {len(assets)} asset(s)"
+        ok = health["scheduler"]["status"] == "healthy" and bool(dags) and loaded
+        state = "loaded" if loaded else f"not loaded: {locations}"
+        found = f"up in {took:.0f} s; Airflow lists {len(dags)} DAG(s); Dagster's code location {state}"
     except Exception as exc:  # the point is to report it, whatever it is
         ok, found = False, f"{type(exc).__name__}: {str(exc)[:600]}"
     finally:

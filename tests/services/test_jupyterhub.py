@@ -155,7 +155,9 @@ def test_a_learner_is_refused_by_the_other_learners_server_services_and_files(
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
 
 
-def test_doctor_passes_for_a_learner_in_their_hub_terminal_services_included(room: tuple[hub.RunningHub, list[Seat]]) -> None:
+def test_doctor_passes_for_a_learner_in_their_hub_terminal_services_included(
+    room: tuple[hub.RunningHub, list[Seat]],
+) -> None:
     _, seats = room
     checked = seats[0].browser.terminal("airlift-tutorial doctor --hub --learners 2", timeout=300)
     assert checked.status == 0, checked.output

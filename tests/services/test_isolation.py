@@ -28,7 +28,7 @@ from tutorial_lib import services
 from tutorial_lib.workspace import Workspace
 
 pytestmark = pytest.mark.stage
-PYTHON = "/usr/bin/python3"  # the other user cannot run the venv's Python, which lives under /root here
+PYTHON = "/usr/bin/python3"  # the probe needs nothing of the venv: the system Python, as any user has it
 
 # Run by /usr/bin/python3 as the other user (and as the learner, for the control): each attempt's HTTP status,
 # or the name of the error that stopped it.

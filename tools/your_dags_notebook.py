@@ -143,10 +143,17 @@ AIRFLOW_PASSWORD=... airlift-tutorial assess --airflow-url https://airflow.examp
 ```
 
 The REST API names each task's class but not its parent classes, so a custom operator reads as "no
-recipe" there; `assess` on the DAG folder itself sees the whole class chain. Then point the scaffolded
-project's `definitions.py` at that Airflow (`AIRFLOW_WEBSERVER_URL`, `AIRFLOW_USERNAME`,
-`AIRFLOW_PASSWORD`) and run `dagster dev -f definitions.py` from the project's folder: that is the peer
-stage, on your own DAGs.
+recipe" there; `assess` on the DAG folder itself sees the whole class chain. `scaffold` takes the same
+options and writes the same project for that Airflow's DAGs:
+
+```bash
+AIRFLOW_PASSWORD=... airlift-tutorial scaffold --airflow-url https://airflow.example.com --user me \\
+    --into ~/work/dagster-migration
+```
+
+Run `dagster dev -f definitions.py` in that folder, with the Airflow's address and login in
+`AIRFLOW_WEBSERVER_URL`, `AIRFLOW_USERNAME` and `AIRFLOW_PASSWORD`: that is the peer stage, on your own
+DAGs.
 
 When you are done here, stop the throw-away Airflow and Dagster:""",
         [],

@@ -292,3 +292,36 @@ def test_scaffold_leaves_datasets_out_only_when_two_would_share_an_asset_key(tmp
     shutil.copy(EXAMPLES / "tutorial_taskflow_api.py", dags)
     scaffold.scaffold(dags, tmp_path / "plain")
     assert "AirflowFilter" not in (tmp_path / "plain" / "definitions.py").read_text()
+
+
+@pytest.mark.stage
+def test_a_project_scaffolded_from_a_running_airflow_peers_it_and_matches_the_folders_scaffold(
+    running: services.Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = running.airflow
+    user, password = services.login(running.workspace)
+    from_rest = tmp_path / "from-rest"
+    scaffold.scaffold_from_airflow(client.url, user, password, from_rest)
+    from_folder = tmp_path / "from-folder"
+    monkeypatch.setenv(
+        "AIRLIFT_TUTORIAL_HOME", str(running.workspace.home)
+    )  # the tutorial's DAG file reads it
+    scaffold.scaffold(running.workspace.dags_dir, from_folder)
+    state = "proxied_state/rebuild_customers_list.yaml"
+    # our YAML for a DAG read over REST is byte for byte what upstream's scaffold writes from the DagBag
+    assert (from_rest / state).read_bytes() == (from_folder / state).read_bytes()
+    env = {
+        **os.environ,
+        "AIRFLOW_WEBSERVER_URL": client.url,
+        "AIRFLOW_USERNAME": user,
+        "AIRFLOW_PASSWORD": password,
+    }
+    keys = "sorted(k.to_user_string() for k in definitions.defs.resolve_all_asset_keys())"
+    probe = f"import definitions; print({keys})"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=from_rest, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert "airflow/dag/rebuild_customers_list" in loaded.stdout
+    with pytest.raises(peer_project.PeerProjectError, match="which it peers itself"):
+        peer_project.peer(from_rest, running.workspace)

@@ -198,7 +198,17 @@ def cmd_scaffold(args: argparse.Namespace, ws: Workspace) -> int:
     """A starter Dagster project for a folder of DAGs, written only inside --into."""
     from tutorial_lib.cli import scaffold
 
-    print(scaffold.scaffold(args.folder, args.into).summary())
+    if (args.folder is None) == (args.airflow_url is None):
+        print("airlift-tutorial scaffold: name a DAG folder, or --airflow-url (not both).", file=sys.stderr)
+        return 2
+    if args.folder is not None:
+        done = scaffold.scaffold(args.folder, args.into)
+    else:
+        password = os.environ.get("AIRFLOW_PASSWORD") or getpass.getpass(
+            f"Airflow password for {args.user}: "
+        )
+        done = scaffold.scaffold_from_airflow(args.airflow_url, args.user, password, args.into)
+    print(done.summary())
     return 0
 
 
@@ -277,7 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     assess_.add_argument("--json", action="store_true")
     assess_.set_defaults(func=cmd_assess)
     scaffold_ = sub.add_parser("scaffold", help="a starter Dagster project that peers a folder of DAGs")
-    scaffold_.add_argument("folder", type=Path, help="a folder of DAG files (never changed)")
+    scaffold_.add_argument("folder", nargs="?", type=Path, help="a folder of DAG files (never changed)")
+    scaffold_.add_argument("--airflow-url", help="instead, a running Airflow 2 (read over REST, GET only)")
+    scaffold_.add_argument(
+        "--user", default="admin", help="its user (the password: $AIRFLOW_PASSWORD, else a prompt)"
+    )
     scaffold_.add_argument("--into", type=Path, required=True, help="the new project's folder")
     scaffold_.set_defaults(func=cmd_scaffold)
     peer_ = sub.add_parser(

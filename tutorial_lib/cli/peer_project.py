@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tutorial_lib import services
+from tutorial_lib import env_vars, services
 from tutorial_lib.cli import scaffold
 from tutorial_lib.errors import LearnerError
 from tutorial_lib.workspace import YOUR_DAGS_KEY, Workspace
@@ -86,6 +86,12 @@ def peer(project: Path, ws: Workspace, run: str | None = None, *, show: bool = T
         raise PeerProjectError(
             f"{project} is not a project `airlift-tutorial scaffold` made (no {scaffold.MANIFEST}). Make one "
             "with `airlift-tutorial scaffold DAGS_FOLDER --into DIR`."
+        )
+    if "://" in manifest["source"]:
+        raise PeerProjectError(
+            f"{project} was made from the running Airflow at {manifest['source']}, which it peers itself: "
+            f"run `dagster dev -f definitions.py` in {project} with that Airflow's address and login in "
+            f"{env_vars.AIRFLOW_URL}, {env_vars.AIRFLOW_USERNAME} and {env_vars.AIRFLOW_PASSWORD}."
         )
     source = Path(manifest["source"])
     if not source.is_dir():

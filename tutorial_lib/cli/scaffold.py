@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tutorial_lib import env_vars
 from tutorial_lib.cli import assess
 
@@ -229,16 +231,21 @@ yours to edit; running the scaffold again rewrites only the files you have not c
 """
 
 
-def _files(plan: dict[str, Any], proxied_state: Path, table: str) -> dict[str, bytes]:
+def _files(plan: dict[str, Any], proxied_state: dict[str, bytes], table: str) -> dict[str, bytes]:
     files = {
         "definitions.py": definitions_py(plan["source"], plan.get("dataset_key_collisions")).encode(),
         "task_mappings.py": task_mappings_py(plan).encode(),
         "README.md": readme_md(plan, table).encode(),
     }
-    if proxied_state.is_dir():
-        for path in sorted(proxied_state.glob("*.yaml")):
-            files[f"proxied_state/{path.name}"] = path.read_bytes()
+    files.update({f"proxied_state/{name}": data for name, data in sorted(proxied_state.items())})
     return files
+
+
+def proxied_state_yaml(dag: dict[str, Any]) -> bytes:
+    """A DAG's proxied state, every task `proxied: false`, as upstream's `dagster-airlift proxy scaffold`
+    writes it (tasks in alphabetical order), for a DAG read over REST, where there is no DagBag to give it."""
+    tasks = [{"id": task_id, "proxied": False} for task_id in sorted(t["task_id"] for t in dag["tasks"])]
+    return yaml.dump({"tasks": tasks}).encode()
 
 
 def scaffold(folder: Path, into: Path) -> Scaffolded:
@@ -248,7 +255,21 @@ def scaffold(folder: Path, into: Path) -> Scaffolded:
     with tempfile.TemporaryDirectory(prefix="airlift-scaffold-") as scratch:
         report = assess.read_folder(folder, proxied_state_into=Path(scratch))
         plan = assess.plan(report, str(folder.expanduser().resolve()))
-        files = _files(plan, Path(scratch) / "proxied_state", assess.table(plan))
+        states = {path.name: path.read_bytes() for path in (Path(scratch) / "proxied_state").glob("*.yaml")}
+    return _write(into, ours, plan, states)
+
+
+def scaffold_from_airflow(url: str, user: str, password: str, into: Path) -> Scaffolded:
+    """The same project for the DAGs of a running Airflow 2, read over its REST API (GET only)."""
+    into = into.expanduser().absolute()
+    ours = _check_target(into)
+    plan = assess.assess_airflow(url, user, password)
+    states = {f"{dag['dag_id']}.yaml": proxied_state_yaml(dag) for dag in plan["dags"]}
+    return _write(into, ours, plan, states)
+
+
+def _write(into: Path, ours: dict[str, str], plan: dict[str, Any], states: dict[str, bytes]) -> Scaffolded:
+    files = _files(plan, states, assess.table(plan))
     done = Scaffolded(into, plan=plan)
     manifest = dict(ours)
     into.mkdir(parents=True, exist_ok=True)

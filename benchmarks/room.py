@@ -88,9 +88,9 @@ def run_stage(
 
 def room(count: int, stage: str) -> dict[str, Any]:
     """Set up the hub and the learners, run the lone run and the room run, and return the figures."""
-    root = Path(tempfile.mkdtemp(prefix="airlift-room-"))
+    root = Path(tempfile.mkdtemp(prefix="aroom-"))
     root.chmod(0o755)
-    learners = hub.add_learners(root / "home", count)
+    learners = hub.add_learners(root / "h", count)
     running = None
     try:
         running = hub.start(root / "hub", learners)

@@ -56,13 +56,17 @@ def _mapped_anywhere(path: Path) -> bool:
 def no_orphans_of_the_fault_tests() -> Iterator[None]:
     """The fault tests kill services with SIGKILL, resource trackers included, as a crash or a power cut
     does; the semaphores and multiprocessing folders those trackers would have removed are removed at the
-    end of the session (a reboot clears them too): only ones made during the session, and no longer used."""
-    semaphores, folders = _semaphores(), set(Path(tempfile.gettempdir()).glob("pymp-*"))
+    end of the session (a reboot clears them too): only ones made during the session, and no longer used;"""
+    shared = Path(tempfile.gettempdir())
+    # and the folders a workspace too deep for sockets keeps there, made for a test's workspace whose
+    # services the test never started, so no `down` removed them
+    made_here = ("pymp-*", f"airlift-tutorial-{os.getuid()}-*")
+    semaphores, folders = _semaphores(), {path for pattern in made_here for path in shared.glob(pattern)}
     yield
     for path in _semaphores() - semaphores:
         if not _mapped_anywhere(path):
             path.unlink(missing_ok=True)
-    for folder in set(Path(tempfile.gettempdir()).glob("pymp-*")) - folders:
+    for folder in {path for pattern in made_here for path in shared.glob(pattern)} - folders:
         shutil.rmtree(folder, ignore_errors=True)
 
 

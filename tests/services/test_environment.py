@@ -49,6 +49,7 @@ def test_a_workspace_too_deep_for_sockets_gets_a_short_private_tmpdir_that_a_soc
     deep = Workspace(tmp_path / ("d" * 40) / "airlift-workbench").ensure()
     tmp = services_tmp_dir(deep)
     request.addfinalizer(lambda: shutil.rmtree(tmp.parent, ignore_errors=True))
+    assert str(tmp).startswith(tempfile.gettempdir())
     assert tmp != deep.tmp_dir and stat.S_IMODE(tmp.stat().st_mode) == 0o700
     assert services_tmp_dir(deep) == tmp  # the same folder at every start
     for ws, folder in ((deep, tmp), (Workspace(short_tmp / "ws").ensure(), None)):
@@ -60,3 +61,19 @@ def test_a_workspace_too_deep_for_sockets_gets_a_short_private_tmpdir_that_a_soc
     with pytest.raises(OSError, match="too long"), socket.socket(socket.AF_UNIX) as listener:
         (deep.tmp_dir / "pymp-12345678").mkdir(parents=True)
         listener.bind(str(deep.tmp_dir / "pymp-12345678" / "listener-12345678"))  # the control
+
+
+def test_down_removes_a_deep_workspaces_folder_in_the_shared_temporary_folder(tmp_path: Path) -> None:
+    from tutorial_lib.services.command_lines import code_server_socket, services_tmp_dir
+
+    deep = Workspace(tmp_path / ("d" * 40) / "airlift-workbench").ensure()
+    tmp, socket_folder = services_tmp_dir(deep), code_server_socket(deep).parent
+    assert tmp.parent == socket_folder.parent and tmp.is_dir()
+    (tmp / "pymp-12345678").mkdir()  # what multiprocessing leaves when a service is killed
+    other = Workspace(tmp_path / ("e" * 40) / "airlift-workbench").ensure()
+    kept = services_tmp_dir(other)
+    services.down(deep)
+    assert not tmp.parent.exists()
+    assert kept.is_dir()  # another workspace's folder is left alone
+    services.down(other)
+    assert not kept.parent.exists()

@@ -55,9 +55,9 @@ def room() -> Iterator[tuple[hub.RunningHub, list[Seat]]]:
         if os.environ.get("CI"):
             pytest.fail(f"The JupyterHub test cannot run: {reason}")
         pytest.skip(reason)
-    root = Path(tempfile.mkdtemp(prefix="airlift-hub-test-"))
+    root = Path(tempfile.mkdtemp(prefix="ahub-"))
     root.chmod(0o755)
-    learners = hub.add_learners(root / "home", 2)
+    learners = hub.add_learners(root / "h", 2)
     running = None
     try:
         running = hub.start(root / "hub", learners)
@@ -181,3 +181,5 @@ def test_learners_stop_their_workspaces_from_a_terminal_and_nothing_of_theirs_ru
     )
     services = [line for line in left.stdout.splitlines() if "airflow" in line or "dagster" in line]
     assert services == []
+    shared = Path(tempfile.gettempdir())
+    assert [path for seat in seats for path in shared.glob(f"airlift-tutorial-{seat.user.uid}-*")] == []

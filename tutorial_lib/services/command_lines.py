@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -52,11 +53,24 @@ SOCKET_PATH_LIMIT = 107
 TMP_SOCKET_SUFFIX = len("/pymp-12345678/listener-12345678")
 
 
+def _short_top(ws: Workspace) -> Path:
+    """Where a workspace too deep for sockets keeps them: one folder per workspace and user."""
+    digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
+
+
+def remove_short_private_folder(ws: Workspace) -> None:
+    """Remove the workspace's folder in the shared temporary folder, if it has one (once its services are
+    stopped, nothing uses it): a workspace keeps nothing outside itself after `down`."""
+    top = _short_top(ws)
+    if top.is_dir() and not top.is_symlink() and top.stat().st_uid == os.getuid():
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def _short_private_folder(ws: Workspace, name: str) -> Path:
     """A folder only the learner can enter, under the shared temporary folder, for a workspace whose path is
     too long for the Unix sockets the services make in it (a deep home, a test's temporary folder)."""
-    digest = hashlib.sha256(str(ws.home).encode()).hexdigest()[:12]
-    top = Path(tempfile.gettempdir()) / f"airlift-tutorial-{os.getuid()}-{digest}"
+    top = _short_top(ws)
     for folder in (top, top / name):
         folder.mkdir(mode=0o700, exist_ok=True)
         if folder.stat().st_uid != os.getuid():

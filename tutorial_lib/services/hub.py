@@ -29,7 +29,7 @@ from tutorial_lib.workspace import REPO_ROOT
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 PROXY = REPO_ROOT / ".tools" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 INCLUDE = REPO_ROOT / "tutorial_lib" / "in_hub" / "jupyterhub_config.py"
-USER_PREFIX = "airlift-room"
+USER_PREFIX = "ar"  # short, with a short base folder: homes as short as /home/alice, as on a real host
 TOOLS = ("useradd", "userdel", "chpasswd", "runuser", "unshare", "mount")
 
 # The instructor's part (ports, proxy, database, who may log in) is ours; the workbench's part is included.

@@ -26,6 +26,7 @@ from tutorial_lib.services.command_lines import (
     companions,
     dagster_command,
     dagster_commands,
+    remove_short_private_folder,
 )
 from tutorial_lib.services.environment import airflow_env, dagster_env, login
 from tutorial_lib.services.errors import PortTaken, ServiceError, ServiceStopped
@@ -530,9 +531,11 @@ def down(home: Workspace | str | Path | None = None) -> dict[str, int]:
     inner = Workspace(ws.your_dags_home)
     if inner.state_file.exists():  # the learner's own DAGs, peered live inside this workspace
         down(inner)
-    if not ws.state_file.exists():
-        return {}
-    return {name: stop_service(ws, name) for name in ("dagster", "airflow")}
+    stopped = (
+        {name: stop_service(ws, name) for name in ("dagster", "airflow")} if ws.state_file.exists() else {}
+    )
+    remove_short_private_folder(ws)
+    return stopped
 
 
 def status(home: Workspace | str | Path | None = None) -> dict[str, Any]:

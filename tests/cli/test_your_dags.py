@@ -325,3 +325,13 @@ def test_a_project_scaffolded_from_a_running_airflow_peers_it_and_matches_the_fo
     assert "airflow/dag/rebuild_customers_list" in loaded.stdout
     with pytest.raises(peer_project.PeerProjectError, match="which it peers itself"):
         peer_project.peer(from_rest, running.workspace)
+
+
+def test_assess_and_scaffold_want_a_folder_or_an_airflow_url_and_say_so(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from tutorial_lib.cli import main
+
+    assert main(["assess"]) == 2
+    assert main(["scaffold", str(EXAMPLES), "--airflow-url", "http://x", "--into", "/nonexistent"]) == 2
+    assert capsys.readouterr().err.count("Name a DAG folder, or --airflow-url (not both).") == 2

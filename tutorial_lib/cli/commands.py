@@ -176,38 +176,36 @@ def cmd_notebooks(args: argparse.Namespace, ws: Workspace) -> int:
     return 0
 
 
+def _dags_source(args: argparse.Namespace) -> tuple[Path | None, tuple[str, str, str] | None]:
+    """The DAG folder, or the running Airflow's URL, user and password (from $AIRFLOW_PASSWORD or a prompt,
+    never the command line). Exactly one must be named."""
+    if (args.folder is None) == (args.airflow_url is None):
+        raise LearnerError("Name a DAG folder, or --airflow-url (not both).")
+    if args.folder is not None:
+        return args.folder, None
+    password = os.environ.get("AIRFLOW_PASSWORD") or getpass.getpass(f"Airflow password for {args.user}: ")
+    return None, (args.airflow_url, args.user, password)
+
+
 def cmd_assess(args: argparse.Namespace, ws: Workspace) -> int:
     """Each DAG and task of a folder (or a running Airflow, read-only): its recipe, proxied alone or not."""
     from tutorial_lib.cli import assess
 
-    if (args.folder is None) == (args.airflow_url is None):
-        print("airlift-tutorial assess: name a DAG folder, or --airflow-url (not both).", file=sys.stderr)
-        return 2
-    if args.folder is not None:
-        result = assess.assess_folder(args.folder)
-    else:
-        password = os.environ.get("AIRFLOW_PASSWORD") or getpass.getpass(
-            f"Airflow password for {args.user}: "
-        )
-        result = assess.assess_airflow(args.airflow_url, args.user, password)
+    folder, airflow = _dags_source(args)
+    result = assess.assess_folder(folder) if folder else assess.assess_airflow(*airflow)
     print(json.dumps(result, indent=2) if args.json else assess.table(result))
     return 0
 
 
 def cmd_scaffold(args: argparse.Namespace, ws: Workspace) -> int:
-    """A starter Dagster project for a folder of DAGs, written only inside --into."""
+    """A starter Dagster project for a folder of DAGs (or a running Airflow's), written only inside --into."""
     from tutorial_lib.cli import scaffold
 
-    if (args.folder is None) == (args.airflow_url is None):
-        print("airlift-tutorial scaffold: name a DAG folder, or --airflow-url (not both).", file=sys.stderr)
-        return 2
-    if args.folder is not None:
-        done = scaffold.scaffold(args.folder, args.into)
+    folder, airflow = _dags_source(args)
+    if folder:
+        done = scaffold.scaffold(folder, args.into)
     else:
-        password = os.environ.get("AIRFLOW_PASSWORD") or getpass.getpass(
-            f"Airflow password for {args.user}: "
-        )
-        done = scaffold.scaffold_from_airflow(args.airflow_url, args.user, password, args.into)
+        done = scaffold.scaffold_from_airflow(*airflow, args.into)
     print(done.summary())
     return 0
 

@@ -31,19 +31,23 @@ class Peered:
     dag_ids: list[str]
     dag_assets: list[str]
     links: dict[str, str]
-    ran: dict[str, str] = field(default_factory=dict)  # dag_id, run_id, state, materialized_at
+    ran: dict[str, str] = field(default_factory=dict)  # dag_id, run_id, state, asset, seconds
+
+    @property
+    def shown(self) -> set[str]:
+        """The DAG ids Dagster shows an asset for."""
+        return {key.split("/", 2)[-1] for key in self.dag_assets}
 
     @property
     def extra(self) -> list[str]:
         """DAGs Dagster shows that `assess` could not import (files that read Airflow's database while
         parsed import in an Airflow that has one)."""
-        return sorted({key.split("/", 2)[-1] for key in self.dag_assets} - set(self.dag_ids))
+        return sorted(self.shown - set(self.dag_ids))
 
     @property
     def missing(self) -> list[str]:
-        """DAGs that Airflow loaded but Dagster does not show."""
-        shown = {key.split("/", 2)[-1] for key in self.dag_assets}
-        return sorted(set(self.dag_ids) - shown)
+        """DAGs that `assess` found but Dagster does not show."""
+        return sorted(set(self.dag_ids) - self.shown)
 
     def summary(self) -> str:
         """For the terminal."""

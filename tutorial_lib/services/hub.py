@@ -149,13 +149,20 @@ def stop_learner_processes(learner: Learner) -> int:
         uid = learner.uid
     except KeyError:
         return 0
-    groups = {os.getpgid(p.pid) for p in psutil.process_iter(["uids"]) if _owned(p, uid)}
+    groups = {group for p in psutil.process_iter(["uids"]) if _owned(p, uid) and (group := _group(p.pid))}
     for group in groups:
         try:
             os.killpg(group, signal.SIGKILL)
         except ProcessLookupError:
             pass
     return len(groups)
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:  # it ended meanwhile
+        return None
 
 
 def _owned(process: psutil.Process, uid: int) -> bool:

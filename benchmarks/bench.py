@@ -67,7 +67,10 @@ class MemorySampler:
         self.peak_rss = self.peak_pss = 0
         self.peak_processes = 0
         self.peak_breakdown: dict[str, int] = {}
-        self.peak_detail: list[tuple[int, str]] = []
+        self.peak_detail: list[tuple[int, int, str]] = []
+        self.stage = ""  # set by the caller as stages begin: each stage's own peak is kept too
+        self.stage_peaks: dict[str, int] = {}
+        self.stage_details: dict[str, list[tuple[int, int, str]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -86,7 +89,7 @@ class MemorySampler:
         while not self._stop.wait(self.interval):
             rss = pss = 0
             breakdown: dict[str, int] = {}
-            detail: list[tuple[int, str]] = []
+            detail: list[tuple[int, int, str]] = []
             pids = self._pids()
             for pid in pids:
                 try:
@@ -99,9 +102,15 @@ class MemorySampler:
                 pss += getattr(info, "pss", info.rss)
                 breakdown[label] = breakdown.get(label, 0) + getattr(info, "pss", info.rss)
                 detail.append(
-                    (getattr(info, "pss", info.rss), f"[{proc.name()}] " + " ".join(proc.cmdline())[:110])
+                    (
+                        getattr(info, "pss", info.rss),
+                        getattr(info, "uss", info.rss),
+                        f"[{proc.name()}] " + " ".join(proc.cmdline())[:100],
+                    )
                 )
             self.peak_rss = max(self.peak_rss, rss)
+            if self.stage and pss > self.stage_peaks.get(self.stage, 0):
+                self.stage_peaks[self.stage], self.stage_details[self.stage] = pss, detail
             if pss > self.peak_pss:
                 self.peak_pss, self.peak_breakdown, self.peak_detail = pss, breakdown, detail
             self.peak_processes = max(self.peak_processes, len(pids))
@@ -118,12 +127,15 @@ class MemorySampler:
         """Peaks in MB, and the PSS of each kind of process at the PSS peak (each process, on stderr, with
         BENCH_DETAIL=1)."""
         if os.environ.get("BENCH_DETAIL"):
-            for pss, command in sorted(self.peak_detail, reverse=True):
-                print(f"{round(pss / 2**20):6d} MB  {command}", file=sys.stderr)
+            for stage, detail in [("all", self.peak_detail), *self.stage_details.items()]:
+                print(f"At the peak of {stage}:\n   PSS    USS (MB)  process", file=sys.stderr)
+                for pss, uss, command in sorted(detail, reverse=True):
+                    print(f"{round(pss / 2**20):6d} {round(uss / 2**20):6d}  {command}", file=sys.stderr)
         return {
             "peak_rss_mb": round(self.peak_rss / 2**20),
             "peak_pss_mb": round(self.peak_pss / 2**20),
             "peak_processes": self.peak_processes,
+            "peak_pss_mb_by_stage": {stage: round(pss / 2**20) for stage, pss in self.stage_peaks.items()},
             "pss_at_peak_mb": {
                 label: round(value / 2**20)
                 for label, value in sorted(self.peak_breakdown.items(), key=lambda item: -item[1])
@@ -294,11 +306,19 @@ def bench_full_run(root: Path, repeats: int) -> dict[str, Any]:
         with fresh_home(root, f"full{index}") as home:
             command = [sys.executable, "-m", "tutorial_lib.cli", "--home", str(home), "run"]
             started = time.monotonic()
-            run = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            with MemorySampler(home, roots=[run.pid]) as memory:
-                stdout, stderr = run.communicate()
+            with tempfile.TemporaryFile("w+") as errors:
+                run = subprocess.Popen(
+                    command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=errors, text=True
+                )
+                lines = []
+                with MemorySampler(home, roots=[run.pid]) as memory:
+                    for line in run.stdout:  # "[peer] stage 1/5 running ...": later samples are that stage's
+                        lines.append(line)
+                        if line.startswith("[") and " running" in line:
+                            memory.stage = line[1 : line.index("]")]
+                    run.wait()
+                errors.seek(0)
+                stdout, stderr = "".join(lines), errors.read()
             done = subprocess.CompletedProcess(command, run.returncode, stdout, stderr)
             walls.append(time.monotonic() - started)
             peaks.append(memory.figures())
@@ -318,6 +338,9 @@ def bench_full_run(root: Path, repeats: int) -> dict[str, Any]:
             "peak_rss_mb": max(peak["peak_rss_mb"] for peak in peaks),
             "peak_pss_mb": max(peak["peak_pss_mb"] for peak in peaks),
             "peak_processes": max(peak["peak_processes"] for peak in peaks),
+            "peak_pss_mb_by_stage": {
+                stage: max(peak["peak_pss_mb_by_stage"].get(stage, 0) for peak in peaks) for stage in stages
+            },
             "pss_at_peak_mb": max(peaks, key=lambda peak: peak["peak_pss_mb"])["pss_at_peak_mb"],
         },
     }

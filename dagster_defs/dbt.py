@@ -108,7 +108,8 @@ def ensure_manifest(project_dir: Path | None = None, target: Path | None = None)
         if not manifest_is_stale(manifest, project_dir):
             return manifest  # another process parsed while this one waited for the lock
         try:
-            return logic.run_dbt_parse(project_dir, target, log_path)
+            # A subprocess: the code server lives long, and would keep what dbt's parser leaves in memory.
+            return logic.run_dbt_parse(project_dir, target, log_path, dbt_executable=str(dbt_executable()))
         except Exception as exc:
             raise DbtManifestError(
                 f"dbt could not parse the dbt project {project_dir}, so Dagster cannot build its dbt "

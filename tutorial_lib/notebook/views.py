@@ -16,6 +16,7 @@ from tutorial_lib.names import (
     PEERED_DAG_MAPPING_METADATA_KEY,
     TASK_MAPPING_METADATA_KEY,
 )
+from tutorial_lib.notebook.tables import Table
 
 TASK_COLORS = ("#fde68a", "#fbcfe8", "#bfdbfe", "#bbf7d0", "#ddd6fe")
 DAG_COLOR = "#e5e7eb"
@@ -129,11 +130,9 @@ def materialization_rows(
     return rows
 
 
-def materializations_table(dagster: DagsterClient, mats: dict[str, Materialization]) -> Any:
-    """`materialization_rows` as a DataFrame, in the order the tasks ended."""
-    import pandas as pd
-
-    return pd.DataFrame(materialization_rows(mats, asset_graph(dagster)))
+def materializations_table(dagster: DagsterClient, mats: dict[str, Materialization]) -> Table:
+    """`materialization_rows` as a table, in the order the tasks ended."""
+    return Table(materialization_rows(mats, asset_graph(dagster)))
 
 
 def producing_task(mat: Materialization) -> str | None:

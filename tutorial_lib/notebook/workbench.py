@@ -28,6 +28,7 @@ from tutorial_lib.names import (
     override_task,
 )
 from tutorial_lib.notebook import grading, proxied_state
+from tutorial_lib.notebook.tables import Table
 from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
@@ -468,7 +469,7 @@ class Workbench:
         newest = max(runs, key=lambda run: (run.get("start_date") is None, run.get("start_date") or ""))
         return self.airflow.dag_run(dag_id, newest["dag_run_id"])
 
-    def executions(self, run: DagRun) -> list[dict[str, object]]:
+    def executions(self, run: DagRun) -> Table:
         """Per task of an Airflow run: proxied or not, where it executed, its Dagster run or Airflow try."""
         started = parse_time(run.start_date).timestamp() if run.start_date else 0
         dagster_runs: dict[str | None, dict] = {}
@@ -493,7 +494,7 @@ class Workbench:
                     "assets": len(launched["assetSelection"]) if launched else None,
                 }
             )
-        return rows
+        return Table(rows)
 
     def remove_dag(self, dag_id: str = DAG_ID, *, timeout: float = 90) -> None:
         """Delete the DAG file and its proxied state from the workspace; wait until Airflow drops the DAG."""
@@ -523,8 +524,8 @@ class Workbench:
         finally:
             path.write_bytes(original)
 
-    def query(self, sql: str) -> object:
-        """Run a read-only SQL query on the workspace's DuckDB file and return a DataFrame.
+    def query(self, sql: str) -> Table:
+        """Run a read-only SQL query on the workspace's DuckDB file and return its rows as a table.
 
         The connection is closed before returning: DuckDB lets one process write the file, and an
         Airflow task that finds it held open elsewhere fails with "Could not set lock on file".
@@ -532,7 +533,10 @@ class Workbench:
         import duckdb
 
         with duckdb.connect(str(self.workspace.duckdb_path), read_only=True) as connection:
-            return connection.sql(sql).df()
+            result = connection.sql(sql)
+            return Table(
+                (dict(zip(result.columns, row, strict=True)) for row in result.fetchall()), result.columns
+            )
 
     def links(self) -> object:
         """Markdown links to both UIs, for display in a notebook (through Jupyter where it proxies them)."""

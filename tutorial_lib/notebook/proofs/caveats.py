@@ -17,6 +17,7 @@ from typing import Any
 from tutorial_lib import env_vars, services
 from tutorial_lib.clients.airflow import DagRun, parse_time
 from tutorial_lib.names import DAG_ID
+from tutorial_lib.notebook.tables import Table
 from tutorial_lib.notebook.workbench import Workbench
 from tutorial_lib.workspace import WorkspaceError
 
@@ -96,13 +97,11 @@ def remembered_runs(wb: Workbench) -> tuple[list[RunRecord], datetime]:
     return [RunRecord(**run) for run in stored["runs"]], datetime.fromisoformat(stored["cutoff"])
 
 
-def runs_before_and_after(wb: Workbench, dag_id: str = DAG_ID) -> Any:
-    """A table of the runs `remember_runs` stored and what is left of each now (a DataFrame)."""
-    import pandas as pd
-
+def runs_before_and_after(wb: Workbench, dag_id: str = DAG_ID) -> Table:
+    """A table of the runs `remember_runs` stored and what is left of each now."""
     before, _ = remembered_runs(wb)
     after = {run.run_id: run for run in airflow_runs(wb, dag_id)}
-    return pd.DataFrame(
+    return Table(
         [
             {
                 "run": run.run_id,

@@ -93,6 +93,12 @@ def test_the_private_parts_the_tunings_use_are_still_there() -> None:
 
     assert "update_user_auth_stat(user" in inspect.getsource(FabAirflowSecurityManagerOverride.auth_user_db)
     assert "commands_to_run" in inspect.getsource(SequentialExecutor)
+    # dagster_shell_log_watcher replaces the function that starts the tail and its Python watcher.
+    from dagster._core.execution import compute_logs
+
+    assert "watch_orphans" in inspect.getsource(compute_logs.execute_posix_tail)
+    assert "execute_posix_tail(path, stream)" in inspect.getsource(compute_logs.tail_to_stream)
+    assert callable(compute_logs._clean_up_subprocess) and callable(compute_logs._fileno)
     assert callable(app.cached_app)
 
 
@@ -375,3 +381,43 @@ print(due(20))
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     # due after the end; not again within 4 s of its own tick, then again; other sensors and old ends: stock
     assert done.stdout.split() == ["True", "False", "True", "False", "False"], done.stdout + done.stderr
+
+
+TAIL_PROBE = """
+import sys, time, psutil
+from dagster._core.execution import compute_logs
+with compute_logs.execute_posix_tail(sys.argv[1], sys.stdout) as pids:
+    print(sorted(psutil.Process(pid).name() for pid in pids), pids[0], flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_runs_output_tail_is_watched_by_a_shell_and_still_ends_when_the_run_is_killed(
+    tmp_path: Path, live: bool
+) -> None:
+    from tutorial_lib.services.command_lines import DAGSTER_STARTUP
+
+    env = {**os.environ, "PYTHONPATH": str(DAGSTER_STARTUP)}
+    env[tuning.SETTING] = "on" if live else "-dagster_shell_log_watcher"
+    (tmp_path / "out.log").write_text("")
+    probe = subprocess.Popen(
+        [sys.executable, "-c", TAIL_PROBE, str(tmp_path / "out.log")],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        names, tail_pid = probe.stdout.readline().rsplit(" ", 1)
+        # Stock: a Python interpreter watches the tail (about 9 MB); live: a shell loop (about 1 MB).
+        assert names == ("['sh', 'tail']" if live else "['python', 'tail']"), names
+    finally:
+        probe.kill()  # the run dies without cleaning up
+        probe.wait()
+    tail = psutil.Process(int(tail_pid))
+    wait_until(
+        lambda: not tail.is_running() or tail.status() == psutil.STATUS_ZOMBIE,
+        what="the tail to end",
+        timeout=10,
+        show=False,
+    )

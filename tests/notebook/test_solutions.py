@@ -92,3 +92,41 @@ def test_an_earlier_exercise_left_unfinished_is_named_by_its_file(tmp_path: Path
         "project/dagster_defs/peer.py (peer)",
     )
     assert learner_project.unfinished_before(ws.definitions_dir, "peer") == ()
+
+
+class _Dagster:
+    """Dagster serving the learner's starter (no schedule) until `has_schedule`; its schedule left running."""
+
+    def __init__(self) -> None:
+        self.has_schedule, self.running, self.stopped = False, True, 0
+
+    def reload_location(self, show: bool = False) -> None:
+        pass
+
+    def schedule(self, name: str) -> dict[str, str]:
+        from tutorial_lib.clients.dagster import DagsterError
+
+        if not self.has_schedule:
+            raise DagsterError(f"no schedule {name}")
+        return {"status": "RUNNING" if self.running else "STOPPED"}
+
+    def set_schedule_running(self, name: str, running: bool) -> None:
+        self.running, self.stopped = running, self.stopped + (not running)
+
+
+def test_a_schedule_left_running_by_an_earlier_pass_is_stopped_once_the_learners_code_defines_it(
+    tmp_path: Path,
+) -> None:
+    from tutorial_lib.notebook.workbench import SCHEDULES_TO_STOP
+
+    wb = _workbench(tmp_path, "decommission")
+    wb.dagster = dagster = _Dagster()  # type: ignore[assignment]
+    wb.workspace.update_state(**{SCHEDULES_TO_STOP: ["rebuild_customers_list_daily"]})  # as start_stage does
+    wb.use_definitions("decommission")  # the starter: no schedule yet, so nothing to stop
+    assert (dagster.stopped, dagster.running) == (0, True)
+    dagster.has_schedule = True  # the learner's code now defines it, with the status of the earlier pass
+    wb.use_definitions("decommission")
+    assert (dagster.stopped, dagster.running) == (1, False)
+    dagster.running = True  # the exercise starts it: later loads leave it running
+    wb.use_definitions("decommission")
+    assert (dagster.stopped, dagster.running) == (1, True)

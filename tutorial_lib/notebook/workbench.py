@@ -33,6 +33,8 @@ from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 UNFINISHED_RUN_STATES = frozenset({"queued", "running"})
+# The state key of the schedules a stage start stops once the loaded definitions have them.
+SCHEDULES_TO_STOP = "schedules_to_stop"
 UNFINISHED_TASK_STATES = frozenset({"queued", "running", "scheduled", "restarting", "up_for_retry"})
 SCHEDULER_LOOP_SECONDS = 1.5
 
@@ -52,6 +54,23 @@ class Workbench:
         stages.definitions_module(name)  # refuses an unknown name, listing the known ones
         self.workspace.update_state(definitions=name)
         self.dagster.reload_location(show=self.show if show is None else show)
+        self._stop_schedules_left_running()
+
+    def _stop_schedules_left_running(self) -> None:
+        """Stop the schedules a stage's start asked to stop, as soon as the loaded definitions have them: the
+        learner's starter has none yet, and Dagster keeps a schedule's status from an earlier pass."""
+        pending = self.workspace.read_state().get(SCHEDULES_TO_STOP) or []
+        left = []
+        for schedule in pending:
+            try:
+                running = self.dagster.schedule(schedule)["status"] == "RUNNING"
+            except DagsterError:  # not in these definitions (yet)
+                left.append(schedule)
+                continue
+            if running:
+                self.dagster.set_schedule_running(schedule, False)
+        if left != pending:
+            self.workspace.update_state(**{SCHEDULES_TO_STOP: left})
 
     def restore_dags(self, stage: str | None = None) -> Path | None:
         """Bring the DAG folder to a stage's start (this stage by default): earlier stages' code in DAG files
@@ -139,14 +158,9 @@ class Workbench:
         self.clear_dag_runs()
         self.clear_outputs()
         loaded = stages.definitions_module(definitions or stages.get(stage).definitions[0])
+        # An exercise may start a schedule: each stage starts with its schedules stopped (use_definitions).
+        self.workspace.update_state(**{SCHEDULES_TO_STOP: list(loaded.schedules)})
         self.use_definitions(loaded.name)
-        for schedule in loaded.schedules:  # an exercise may start it: each stage starts with it stopped
-            try:
-                running = self.dagster.schedule(schedule)["status"] == "RUNNING"
-            except DagsterError:  # not written yet: the learner's starter has no schedule
-                continue
-            if running:
-                self.dagster.set_schedule_running(schedule, False)
         self.dagster.delete_runs()
         self.dagster.wipe_assets(self.dagster.assets_with_history())
         self.workspace.update_state(stage=stage)

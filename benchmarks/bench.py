@@ -10,7 +10,8 @@ Measures, each in throw-away workspaces under a temporary folder:
   visible in Dagster's GraphQL API (polled every 0.1 s), median and p95 over `--dag-runs` runs;
 - full_run: `airlift-tutorial run` of all five stages with cold services, and each stage's wall time;
 - memory: peak summed RSS (and PSS, which counts shared pages once) of the workspace's service processes and,
-  in the full run, the notebook kernels, with each kind of process's PSS at the peak;
+  in the full run, the notebook kernels, with each kind of process's PSS at the peak and each stage's own peak
+  (BENCH_DETAIL=1: every process's PSS and USS at the peak of each stage, on stderr);
 - idle: CPU of an idle workspace (observe stage loaded) over a minute, in percent of one core;
 - stage_start: `start_stage` of stages 2-5 with the services up (what each notebook's first cell waits for).
 """

@@ -174,10 +174,12 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
     server = psutil.Process(_pid_of(ws, servers[0]))
     children = {child.name(): " ".join(child.cmdline()) for child in server.children()}
     assert [child for name, child in children.items() if name not in COMPANION_NAMES].count(servers[0]) == 1
-    # dagster_companions_forked: the webserver and the daemon are forks of the code server too, named.
-    assert {name: children.get(name) for name in COMPANION_NAMES} == dict.fromkeys(
-        COMPANION_NAMES, servers[0]
-    )
+    # dagster_companions_in_threads: the webserver and the daemon are threads of the code server: no process
+    # of their own, and the code server listens on the webserver's port.
+    assert not set(children) & set(COMPANION_NAMES), children
+    assert not [c for c in commands("dagster") if "dagster_webserver" in c or "dagster._daemon" in c]
+    listening = {conn.laddr.port for conn in server.net_connections(kind="tcp") if conn.status == "LISTEN"}
+    assert services.service_record(ws, "dagster")["port"] in listening, listening
     # dagster_sensor_loop, and the listener waking the sensor: evaluated every second after the run ended.
     woken = _tick_times(wb, after=run.ended_at)
     gaps = [later - earlier for earlier, later in zip(woken, woken[1:], strict=False)]

@@ -27,6 +27,7 @@ TUNINGS: dict[str, tuple[str, str]] = {
     "dagster_quiet_sensor": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py, airflow_plugins/
     "dagster_in_process_reload": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_companions_forked": ("dagster", "1.13."),  # in_dagster/startup/_companions.py
+    "dagster_companions_in_threads": ("dagster", "1.13."),  # in_dagster/startup/_companions.py
     "dagster_shell_log_watcher": ("dagster", "1.13."),  # in_dagster/startup/sitecustomize.py
     # Not for speed: one Dagster run per Airflow run, however the monitoring job's ranges fall.
     "airlift_mirrored_run_fix": ("dagster-airlift", "0.29."),  # in_dagster/startup/_airlift_mirrored_runs.py

@@ -141,7 +141,7 @@ def dagster_commands(ws: Workspace, port: int, prefix: str) -> list[list[str]]:
 
 
 def companions(commands: list[list[str]]) -> str:
-    """The webserver's and the daemon's arguments (after `python -m <module>`), for the code server to fork
+    """The webserver's and the daemon's arguments (after `python -m <module>`), for the code server to run
     them (`tutorial_lib/in_dagster/startup/_companions.py`), as JSON."""
     _, webserver, daemon = commands
     return json.dumps({"webserver": webserver[3:], "daemon": daemon[3:]})
@@ -150,7 +150,8 @@ def companions(commands: list[list[str]]) -> str:
 def dagster_command(ws: Workspace, commands: list[list[str]]) -> list[str]:
     """Dagster's three processes (`dagster_commands`) in one shell: if one exits, the others are stopped too.
     A new instance's storage is created first, once, before three processes would race to create it. With
-    the companions tuning, the shell starts the code server only, which forks the webserver and the daemon."""
+    the companions tuning, the shell starts the code server only, which runs the webserver and the daemon (as
+    threads, or forks: `in_dagster/startup/_companions.py`)."""
     socket_path = str(code_server_socket(ws))
     if tuning.dagster_companions_forked():
         commands = commands[:1]

@@ -255,6 +255,12 @@ def _fork_companions(module: ModuleType) -> None:
 
         import _companions
 
+        from tutorial_lib import tuning
+
+        if tuning.use("dagster_companions_in_threads"):
+            original_init(self, *args, **kwargs)  # the fork server first: no fork is safe once threads run
+            _companions.watch(_companions.start_threads(json.loads(wanted)))
+            return
         started = _companions.start(json.loads(wanted))
         original_init(self, *args, **kwargs)  # the fork server is forked in there, before any thread
         _companions.watch(started)
@@ -312,7 +318,7 @@ def _selected() -> dict[str, Callable[[ModuleType], None]]:
     chosen = [
         ("dagster._grpc.server", "dagster_fork_server_runs", _fork_runs),
         ("dagster._grpc.server", "dagster_in_process_reload", _reload_in_process),
-        # Applied last, so it runs first: the companions fork before the fork server does.
+        # Applied last, so it runs first: forked companions come before the fork server, threads after it.
         ("dagster._grpc.server", "dagster_companions_forked", _fork_companions),
         ("dagster._daemon.sensor", "dagster_sensor_loop", _faster_sensor_loop),
         ("dagster._daemon.sensor", "dagster_quiet_sensor", _quiet_airlift_sensor),

@@ -41,6 +41,7 @@ def test_switched_off_every_tuning_runs_stock(monkeypatch: pytest.MonkeyPatch, t
     airflow = services.airflow_env(ws, port=1, dagster_url="")
     assert airflow_scheduler_wake.WAKE_FILE_VAR not in airflow
     assert airflow["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "1"
+    assert "AIRFLOW__CORE__TASK_RUNNER" not in airflow  # stock: LocalTaskJob forks the task
     code_server = services.dagster_commands(ws, 1, "")[0]
     assert code_server[3:5] == ["code-server", "start"]  # stock: the proxy restarts a server per reload
 
@@ -93,12 +94,22 @@ def test_the_private_parts_the_tunings_use_are_still_there() -> None:
 
     assert "update_user_auth_stat(user" in inspect.getsource(FabAirflowSecurityManagerOverride.auth_user_db)
     assert "commands_to_run" in inspect.getsource(SequentialExecutor)
+    # airflow_in_process_task: what the stock runner's fork runs, from the command LocalTaskJob built.
+    from airflow.task.task_runner.standard_task_runner import StandardTaskRunner
+
+    forked = inspect.getsource(StandardTaskRunner._start_by_fork)
+    assert "parser.parse_args(self._command[1:])" in forked and "args.func(args, dag=self.dag)" in forked
+    assert "self._rc" in inspect.getsource(StandardTaskRunner.return_code)
     # dagster_shell_log_watcher replaces the function that starts the tail and its Python watcher.
     from dagster._core.execution import compute_logs
 
     assert "watch_orphans" in inspect.getsource(compute_logs.execute_posix_tail)
     assert "execute_posix_tail(path, stream)" in inspect.getsource(compute_logs.tail_to_stream)
     assert callable(compute_logs._clean_up_subprocess) and callable(compute_logs._fileno)
+    # dbt_locks_without_tracker swaps the context dbt makes its locks from.
+    from dbt import mp_context
+
+    assert mp_context.get_mp_context() is mp_context._MP_CONTEXT
     assert callable(app.cached_app)
 
 
@@ -155,6 +166,12 @@ def test_each_tuning_is_live_in_running_services(running: services.Services) -> 
                 pass
         return found
 
+    # airflow_in_process_task: the task ran in LocalTaskJob's process, which still ended it as usual.
+    logs = ws.airflow_home / "logs"
+    task_log = next(logs.glob(f"dag_id=*/run_id={run.run_id}/task_id=build_dbt_models/*"))
+    logged = task_log.read_text()
+    assert "Running the task in this process" in logged and "Started process" not in logged, logged[-3000:]
+    assert "Task exited with return code 0" in logged and "follow-on schedule check" in logged
     with ws.log_file("airflow").open() as log:
         assert "Warmed dbt up for forked tasks" in log.read(log_size)  # airflow_warm_dbt, at the start
         assert "Executing command in a fork" in log.read()  # airflow_forking_executor
@@ -423,3 +440,38 @@ def test_a_runs_output_tail_is_watched_by_a_shell_and_still_ends_when_the_run_is
         timeout=10,
         show=False,
     )
+
+
+DBT_PARSE_PROBE = """
+import sys, tempfile, psutil
+from tutorial_lib import dbt_locks
+print("applied" if dbt_locks.apply() else "stock")
+from customers_pipeline import logic, paths
+target = tempfile.mkdtemp(dir=sys.argv[1])
+logic.run_dbt_parse(paths.DBT_PROJECT_DIR, target, target + "/logs")
+print(sum("resource_tracker" in " ".join(child.cmdline()) for child in psutil.Process().children()))
+"""
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_dbt_runs_without_a_resource_tracker_process_once_its_locks_come_from_a_fork_context(
+    tmp_path: Path, live: bool
+) -> None:
+    env = {**os.environ, "AIRLIFT_TUTORIAL_HOME": str(tmp_path / "ws")}
+    env[tuning.SETTING] = "on" if live else "-dbt_locks_without_tracker"
+    probe = subprocess.run(
+        [sys.executable, "-c", DBT_PARSE_PROBE, str(tmp_path)], env=env, capture_output=True, text=True
+    )
+    # Stock, dbt's "spawn" locks start multiprocessing's resource tracker: an interpreter of 6-10 MB.
+    assert probe.stdout.split() == (["applied", "0"] if live else ["stock", "1"]), probe.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("live", "method"), [(True, "fork"), (False, "spawn")])
+def test_dagster_processes_and_their_dbt_get_dbts_locks_from_a_fork_context(live: bool, method: str) -> None:
+    from tutorial_lib.services.command_lines import DAGSTER_STARTUP
+
+    env = {**os.environ, "PYTHONPATH": str(DAGSTER_STARTUP)}
+    env[tuning.SETTING] = "on" if live else "-dbt_locks_without_tracker"
+    probe = "from dbt.mp_context import get_mp_context; print(get_mp_context().get_start_method())"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == method, done.stderr[-2000:]

@@ -17,11 +17,13 @@ OFF = ("off", "no", "false", "0")
 # tuning -> (the package whose internals it uses, the version prefix it was written and tested for)
 TUNINGS: dict[str, tuple[str, str]] = {
     "airflow_forking_executor": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/executor.py
+    "airflow_in_process_task": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/task_runner.py
     "airflow_one_process_webserver": ("apache-airflow", "2.11."),  # tutorial_lib/in_airflow/webserver.py
     "airflow_webserver_forked": ("apache-airflow", "2.11."),  # in_airflow/webserver.py, fork_from_scheduler
     "airflow_login_stat_throttle": ("apache-airflow-providers-fab", "1.5."),  # airflow_webserver.py
     "airflow_scheduler_wake": ("apache-airflow", "2.11."),  # airflow_scheduler_wake.py
     "airflow_warm_dbt": ("dbt-duckdb", "1.11."),  # airflow_executor.py (closes dbt-duckdb's cached database)
+    "dbt_locks_without_tracker": ("dbt-core", "1.11."),  # tutorial_lib/dbt_locks.py
     "dagster_fork_server_runs": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_sensor_loop": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py
     "dagster_quiet_sensor": ("dagster", "1.13."),  # _dagster_startup/sitecustomize.py, airflow_plugins/

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from airflow.executors.sequential_executor import SequentialExecutor
 
-from tutorial_lib import forks, tuning
+from tutorial_lib import dbt_locks, forks, tuning
 from tutorial_lib.in_airflow import scheduler_wake, webserver
 
 # The raw CSV's columns, as the DAG's load task names them (for warm_dbt's scratch copy).
@@ -43,6 +43,7 @@ class ForkingSequentialExecutor(SequentialExecutor):
         web_server = (
             webserver.fork_from_scheduler() if in_scheduler and tuning.airflow_webserver_forked() else 0
         )
+        dbt_locks.apply()  # before dbt makes a lock here or in a forked task
         for name in PRELOADED_MODULES:
             try:
                 importlib.import_module(name)

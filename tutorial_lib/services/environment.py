@@ -92,6 +92,11 @@ def airflow_env(ws: Workspace, *, port: int, dagster_url: str, path_prefix: str 
             if tuning.use("airflow_forking_executor")
             else "SequentialExecutor"
         ),
+        **(
+            {"AIRFLOW__CORE__TASK_RUNNER": "tutorial_lib.in_airflow.task_runner.InProcessTaskRunner"}
+            if tuning.use("airflow_in_process_task")
+            else {}
+        ),
         # Used only by the stock `airflow webserver` (command_lines.airflow_command): one gunicorn worker.
         AIRFLOW__WEBSERVER__WORKERS="1",
         AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",

@@ -23,6 +23,8 @@ gone, the webserver does not start. The speed tunings, which Dagster exposes no 
   location) are imported afresh. The fork server preloads libraries only, never them, so each run imports
   the definitions as they are when it starts (0.1-0.2 s).
 
+- dbt makes its locks from a fork context, which needs no resource-tracker interpreter
+  (`tutorial_lib/dbt_locks.py`), in the code server, its runs and the `dbt` they start.
 - A run's output capture watches each `tail -F` it starts with a shell loop instead of a Python interpreter
   of its own (`_shell_log_watcher`): about 18 MB less per running run.
 
@@ -299,6 +301,12 @@ def _shell_log_watcher(module: ModuleType) -> None:
     module.execute_posix_tail = execute_posix_tail
 
 
+def _dbt_locks_without_tracker(module: ModuleType) -> None:
+    from tutorial_lib import dbt_locks
+
+    dbt_locks.use_fork_context(module)
+
+
 def _mirror_runs_whole(module: ModuleType) -> None:
     from _airlift_mirrored_runs import apply
 
@@ -323,6 +331,7 @@ def _selected() -> dict[str, Callable[[ModuleType], None]]:
         ("dagster._daemon.sensor", "dagster_sensor_loop", _faster_sensor_loop),
         ("dagster._daemon.sensor", "dagster_quiet_sensor", _quiet_airlift_sensor),
         ("dagster._core.execution.compute_logs", "dagster_shell_log_watcher", _shell_log_watcher),
+        ("dbt.mp_context", "dbt_locks_without_tracker", _dbt_locks_without_tracker),
         ("dagster_airlift.core.monitoring_job.event_stream", "airlift_mirrored_run_fix", _mirror_runs_whole),
     ]
     hooks: dict[str, list[Callable[[ModuleType], None]]] = {}

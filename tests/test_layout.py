@@ -20,6 +20,7 @@ SHARED = (
     "errors",
     "log_excerpts",
     "forks",
+    "dbt_locks",
     "workspace",
     "tuning",
     "progress",

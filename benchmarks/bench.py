@@ -255,6 +255,7 @@ def bench_dag_runs(root: Path, runs: int) -> dict[str, Any]:
     with fresh_home(root, "dagruns") as home:
         wb = workbench.up(home, show=False)
         wb.start_stage("observe")
+        wb.use_solution("observe")  # a new workspace holds the learner's starter, which maps no task yet
         keys = [node["assetKey"]["path"] for node in wb.dagster.asset_nodes()]
         keys = [key for key in keys if key[:2] != ["airflow", "dag"]]
         with MemorySampler(home) as memory:

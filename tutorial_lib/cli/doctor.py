@@ -22,8 +22,9 @@ from tutorial_lib.services import jupyter_proxy
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 # Footprint of one learner's workspace: peak PSS of its services and notebook kernel during `make bench`
-# (README, "Figures": 1136 MB on 2026-12-06), and of their Jupyter server at a hub (`make room`: 94 MB).
-MEMORY_PER_LEARNER_MB = 1150
+# (README, "Figures": 987 MB, the highest of three runs on 2026-12-06), and of their Jupyter server at a hub
+# (`make room`: 94 MB).
+MEMORY_PER_LEARNER_MB = 1000
 JUPYTER_SERVER_MB = 95
 DISK_PER_LEARNER_MB = 300
 # `make room` (2026-12-06, 2 cores): the peer stage from cold takes 35 s alone and 36 busy CPU seconds; three

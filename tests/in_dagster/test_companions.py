@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -49,3 +50,40 @@ def test_the_companions_set_ctrl_c_handlers_only_from_the_main_thread() -> None:
     env = {"PYTHONPATH": str(DAGSTER_STARTUP)}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert done.stdout.strip() == "1", done.stderr
+
+
+# A code server with a companion thread whose workers never end (as the daemon's), waiting to be stopped.
+STOPPED_PROBE = """
+import threading, time
+import _companions
+from dagster._utils.interrupts import setup_interrupt_handlers
+
+setup_interrupt_handlers()  # as `dagster api grpc` does: SIGTERM raises KeyboardInterrupt in main
+
+def forever(cli, args):
+    threading.Thread(target=lambda: threading.Event().wait()).start()  # a worker that is not a daemon thread
+    threading.Event().wait()
+
+_companions.COMPANIONS["daemon"] = (*_companions.COMPANIONS["daemon"][:3], forever)
+_companions.start_threads({"daemon": []})
+print("serving", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_code_server_with_its_companion_threads_ends_at_sigterm() -> None:
+    probe = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_PROBE],
+        env={"PYTHONPATH": str(DAGSTER_STARTUP), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert probe.stdout.readline().strip() == "serving"
+        probe.send_signal(signal.SIGTERM)
+        # Stock, the interpreter would wait for the worker forever (and `down` kill it after its grace).
+        assert probe.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        probe.kill()
+        probe.wait()

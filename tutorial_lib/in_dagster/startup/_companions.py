@@ -13,6 +13,8 @@ stops.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -69,7 +71,24 @@ def start_threads(companions: dict[str, list[str]]) -> Watched:
         )
         thread.start()
         watched.append((name, lambda thread=thread, ended=ended: (thread.join(), ended[0])[1]))
+    _end_on_sigterm()
     return watched
+
+
+def _end_on_sigterm() -> None:
+    """End the whole process at SIGTERM (`down`, or the service's shell when a part of it stopped). The code
+    server alone would stop its gRPC server and wait for its other threads: the companions' workers, which
+    never end, so `down` would kill it only after its 10 s of grace. The daemon's writes are SQLite
+    transactions, and runs are processes of their own, which get the same signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def end(signum: int, frame: object) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
 
 
 def _until_it_ends(

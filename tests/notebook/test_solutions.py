@@ -130,3 +130,34 @@ def test_a_schedule_left_running_by_an_earlier_pass_is_stopped_once_the_learners
     dagster.running = True  # the exercise starts it: later loads leave it running
     wb.use_definitions("decommission")
     assert (dagster.stopped, dagster.running) == (1, True)
+
+
+class _Airflow:
+    """Airflow whose last parse ended just after the DAG file changed (it read the old file), and which
+    records the new file's import error at the `error_after`-th look."""
+
+    def __init__(self, parsed_at: float, error_after: int) -> None:
+        self.parsed_at, self.error_after, self.looks = parsed_at, error_after, 0
+
+    def dag_ids(self) -> list[str]:
+        return ["rebuild_customers_list"]
+
+    def last_parsed(self, dag_id: str) -> float:
+        return self.parsed_at
+
+    def import_error(self, filename: str, *, since: float = 0.0) -> dict[str, str] | None:
+        self.looks += 1
+        if self.looks < self.error_after:
+            return None
+        return {"filename": filename, "stack_trace": "  File x\nSyntaxError: invalid syntax"}
+
+
+def test_a_dag_file_broken_while_airflow_parsed_its_old_version_is_reported_broken(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, "migrate")
+    dag_file = wb.workspace.dags_dir / "rebuild_customers_list.py"
+    changed = dag_file.stat().st_mtime
+    wb.airflow = airflow = _Airflow(parsed_at=changed + 0.5, error_after=3)  # type: ignore[assignment]
+    assert wb._dag_file_error() == "SyntaxError: invalid syntax"
+    assert airflow.looks >= 3  # it waited for the new file's parse instead of trusting the old one
+    wb.airflow = _Airflow(parsed_at=changed + 30, error_after=1)  # type: ignore[assignment]
+    assert wb._dag_file_error() is None  # parsed long after the change: the file as it is now

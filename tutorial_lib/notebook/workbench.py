@@ -33,6 +33,10 @@ from tutorial_lib.progress import WaitTimeout, wait_until
 from tutorial_lib.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 UNFINISHED_RUN_STATES = frozenset({"queued", "running"})
+# A DAG parse that ended this soon after the file changed may have read the file before the change; how long
+# to wait for the parse of the file as it is now.
+PARSE_RACE_SECONDS = 3.0
+PARSE_RACE_WAIT_SECONDS = 15.0
 # The state key of the schedules a stage start stops once the loaded definitions have them.
 SCHEDULES_TO_STOP = "schedules_to_stop"
 UNFINISHED_TASK_STATES = frozenset({"queued", "running", "scheduled", "restarting", "up_for_retry"})
@@ -219,8 +223,13 @@ class Workbench:
         since = dag_file.stat().st_mtime
         known = DAG_ID in self.airflow.dag_ids()
         try:
-            if known and self.airflow.last_parsed(DAG_ID) < since:
+            last_parsed = self.airflow.last_parsed(DAG_ID) if known else 0.0
+            if known and last_parsed < since:
                 self._wait_for_airflow_to_parse(DAG_ID, since=since, serves=_any, show=False, timeout=60)
+            elif known and last_parsed < since + PARSE_RACE_SECONDS:
+                # A parse that began before the file changed may have ended just after: it read the old file.
+                # The new one is parsed within seconds, into a newer parse or (broken) an import error.
+                self._wait_for_a_later_parse(dag_file.name, since, last_parsed)
             elif not known:
                 services.wait_for_dag_files(self.workspace, self.airflow, show=False, timeout=60)
         except (WorkspaceError, AirflowError, WaitTimeout):
@@ -229,6 +238,24 @@ class Workbench:
                 grading.short_import_error(error) if error else f"Airflow has not parsed dags/{dag_file.name}"
             )
         return None
+
+    def _wait_for_a_later_parse(self, filename: str, since: float, last_parsed: float) -> None:
+        """Wait until Airflow has parsed the DAG file again after `last_parsed`, or recorded an import error
+        for it since `since` (the caller reads it); give up quietly after PARSE_RACE_WAIT_SECONDS."""
+        try:
+            wait_until(
+                lambda: (
+                    self.airflow.import_error(filename, since=since)
+                    or self.airflow.last_parsed(DAG_ID) > last_parsed
+                ),
+                what=f"Airflow to parse dags/{filename} again",
+                timeout=PARSE_RACE_WAIT_SECONDS,
+                show=False,
+            )
+        except WaitTimeout:
+            return
+        if self.airflow.import_error(filename, since=since):
+            raise WorkspaceError(f"Airflow could not import dags/{filename}")  # reported by the caller
 
     def checked(self, name: str) -> grading.Feedback:
         """The check of `name` on the project as it is now: the last one if no file changed, else anew."""

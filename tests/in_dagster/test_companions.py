@@ -76,14 +76,15 @@ def test_the_code_server_with_its_companion_threads_ends_at_sigterm() -> None:
         [sys.executable, "-c", STOPPED_PROBE],
         env={"PYTHONPATH": str(DAGSTER_STARTUP), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
     try:
-        assert probe.stdout.readline().strip() == "serving"
+        assert probe.stdout.readline().strip() == "serving", probe.stderr.read()
         probe.send_signal(signal.SIGTERM)
         # Stock, the interpreter would wait for the worker forever (and `down` kill it after its grace).
-        assert probe.wait(timeout=20) == 128 + signal.SIGTERM
+        assert probe.wait(timeout=20) == 128 + signal.SIGTERM, probe.stderr.read()[-3000:]
     finally:
         probe.kill()
         probe.wait()

@@ -12,6 +12,7 @@ stops.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -84,8 +85,9 @@ def _end_on_sigterm() -> None:
         return
 
     def end(signum: int, frame: object) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # the signal may come in the middle of a write to it
+                stream.flush()
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, end)

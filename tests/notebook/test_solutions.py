@@ -145,6 +145,9 @@ class _Airflow:
     def last_parsed(self, dag_id: str) -> float:
         return self.parsed_at
 
+    def request_parse(self, dag_id: str) -> None:
+        self.requested = True
+
     def import_error(self, filename: str, *, since: float = 0.0) -> dict[str, str] | None:
         self.looks += 1
         if self.looks < self.error_after:
@@ -158,6 +161,6 @@ def test_a_dag_file_broken_while_airflow_parsed_its_old_version_is_reported_brok
     changed = dag_file.stat().st_mtime
     wb.airflow = airflow = _Airflow(parsed_at=changed + 0.5, error_after=3)  # type: ignore[assignment]
     assert wb._dag_file_error() == "SyntaxError: invalid syntax"
-    assert airflow.looks >= 3  # it waited for the new file's parse instead of trusting the old one
+    assert airflow.looks >= 3 and airflow.requested  # it asked for the new file's parse and waited for it
     wb.airflow = _Airflow(parsed_at=changed + 30, error_after=1)  # type: ignore[assignment]
     assert wb._dag_file_error() is None  # parsed long after the change: the file as it is now

@@ -240,8 +240,8 @@ class Workbench:
         return None
 
     def _wait_for_a_later_parse(self, filename: str, since: float, last_parsed: float) -> None:
-        """Ask Airflow to parse the DAG file again, and wait until it has (after `last_parsed`) or has recorded
-        an import error for it since `since` (the caller reads it); give up quietly after the wait's limit."""
+        """Ask Airflow to parse the DAG file again; wait until it has (after `last_parsed`) or has recorded
+        an import error for it since `since`, which the caller reads. Give up quietly after the limit."""
         try:
             self.airflow.request_parse(DAG_ID)
         except AirflowError:

@@ -37,6 +37,11 @@ def can_fork() -> bool:
     return native_threads() == 1
 
 
+def exit_code(leaving: SystemExit) -> int:
+    """The exit status a `SystemExit` stands for, as the interpreter would report it."""
+    return leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+
+
 def fork_named(name: bytes, run: Callable[[], object]) -> int:
     """Fork a child named `name` that calls `run` and ends with its exit code; return the child's pid."""
     gc.collect()
@@ -51,7 +56,7 @@ def fork_named(name: bytes, run: Callable[[], object]) -> int:
         run()
         code = 0
     except SystemExit as leaving:
-        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+        code = exit_code(leaving)
     except BaseException:  # the child's own failure: said on stderr (the service's log)
         traceback.print_exc()
     finally:

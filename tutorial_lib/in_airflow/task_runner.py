@@ -14,11 +14,14 @@ UI while it runs is therefore not stopped before it ends, as with the stock Sequ
 from __future__ import annotations
 
 import logging
+import os
 
 from airflow.models.taskinstance import TaskReturnCode
 from airflow.task.task_runner.standard_task_runner import StandardTaskRunner
 from airflow.utils.dag_parsing_context import _airflow_parsing_context_manager
 from setproctitle import setproctitle
+
+from tutorial_lib import forks
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class InProcessTaskRunner(StandardTaskRunner):
             with _airflow_parsing_context_manager(dag_id=ti.dag_id, task_id=ti.task_id):
                 returned = args.func(args, dag=self.dag)
         except SystemExit as leaving:  # as the stock runner's fork reports it
-            return leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+            return forks.exit_code(leaving)
         except Exception:
             log.exception("Failed to execute task %s", ti.task_id)
             return 1
@@ -57,6 +60,4 @@ class InProcessTaskRunner(StandardTaskRunner):
 
     def get_process_pid(self) -> int:
         """This process: the one the task ran in."""
-        import os
-
         return os.getpid()

@@ -101,7 +101,7 @@ def _until_it_ends(
         run(cli, args)
         code = 0
     except SystemExit as leaving:
-        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+        code = forks.exit_code(leaving)
     except BaseException:  # said on stderr (the Dagster log), then the service stops
         import traceback
 
